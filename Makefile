@@ -1,0 +1,101 @@
+# Modelship. Every target does its own set-up on a fresh machine (npm ci, cached Kubernetes builds).
+#   make demo    the local story: a cluster, the CRD, example ModelDeployments
+#   make test    everything CI runs
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BIN := node_modules/.bin
+NODE_ESM := node --experimental-vm-modules
+JEST := $(NODE_ESM) node_modules/jest/bin/jest.js
+TSX := $(BIN)/tsx
+include cluster/versions.env
+export ONNXRUNTIME_NODE_INSTALL := skip
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+# --- set-up ---------------------------------------------------------------------------------------
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.installed ## Install npm dependencies (npm ci)
+
+.PHONY: binaries
+binaries: ## Build the pinned Kubernetes and etcd binaries from source, once (cached in ~/.cache/modelship)
+	@bash cluster/build-binaries.sh >/dev/null
+
+# The upstream module whose OpenAPI document the embedded core/v1 schemas come from.
+k8s-module-dir = $(shell go mod download -json k8s.io/kubernetes@$(KUBE_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$$/\1/p')
+CORE_V1_SCHEMAS := operator/src/api/v1alpha1/generated/core-v1-schemas.ts
+
+# --- build and checks ----------------------------------------------------------------------------
+.PHONY: build
+build: deps ## Compile TypeScript to dist/
+	$(BIN)/tsc -p tsconfig.build.json
+
+.PHONY: typecheck
+typecheck: deps ## Type-check everything, tests included
+	$(BIN)/tsc -p tsconfig.json --noEmit
+
+.PHONY: lint
+lint: deps ## ESLint and Prettier
+	$(BIN)/eslint .
+	$(BIN)/prettier --check .
+
+.PHONY: format
+format: deps ## Rewrite files with Prettier and ESLint fixes
+	$(BIN)/prettier --write .
+	$(BIN)/eslint --fix .
+
+.PHONY: manifests
+manifests: deps ## Regenerate crds/ (and the vendored Kubernetes schemas) from operator/src/api
+	@command -v go >/dev/null || { echo "Go is required to read the pinned Kubernetes OpenAPI document" >&2; exit 1; }
+	$(TSX) scripts/vendor-k8s-schemas.ts "$(k8s-module-dir)" $(CORE_V1_SCHEMAS)
+	$(TSX) scripts/gen-manifests.ts
+
+.PHONY: verify-manifests
+verify-manifests: deps ## Fail when generated files differ from their sources
+	@command -v go >/dev/null || { echo "Go is required to read the pinned Kubernetes OpenAPI document" >&2; exit 1; }
+	$(TSX) scripts/vendor-k8s-schemas.ts --check "$(k8s-module-dir)" $(CORE_V1_SCHEMAS)
+	$(TSX) scripts/gen-manifests.ts --check
+
+# --- tests ---------------------------------------------------------------------------------------
+.PHONY: test
+test: lint typecheck verify-manifests test-unit test-server test-integration ## Everything CI runs
+
+.PHONY: test-unit
+test-unit: deps ## Unit tests of pure logic
+	$(JEST) --selectProjects unit
+
+.PHONY: test-server
+test-server: deps ## Serving runtime: real onnxruntime sessions over real HTTP
+	$(JEST) --selectProjects server
+
+.PHONY: test-integration
+test-integration: deps binaries ## Against a real kube-apiserver, etcd and kube-controller-manager
+	$(JEST) --selectProjects integration --runInBand
+
+# --- local cluster -------------------------------------------------------------------------------
+.PHONY: cluster-up
+cluster-up: deps binaries ## Start the local control plane; prints the KUBECONFIG export line
+	@$(TSX) cluster/src/cli.ts up
+
+.PHONY: cluster-down
+cluster-down: deps ## Stop the local control plane; nothing is left running
+	@$(TSX) cluster/src/cli.ts down
+
+.PHONY: cluster-status
+cluster-status: deps ## Is the local control plane running?
+	@$(TSX) cluster/src/cli.ts status
+
+.PHONY: demo
+demo: cluster-up ## Local cluster, the CRD and the examples, then kubectl get modeldeployments
+	@$(TSX) scripts/demo.ts
+
+.PHONY: clean
+clean: ## Remove build output (not the cached Kubernetes binaries)
+	rm -rf dist coverage

@@ -1,0 +1,73 @@
+/**
+ * Local cluster for people: `make cluster-up` / `make cluster-down` / `make cluster-status`.
+ *
+ *   cli.ts up      start (or report the running one) and print the KUBECONFIG export line
+ *   cli.ts down    stop it and remove its state; nothing keeps running
+ *   cli.ts status  say whether it runs, and where
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchCluster, stopCluster } from './launcher.js';
+import { isAlive, readState } from './state.js';
+import { repoRoot } from './versions.js';
+
+const dir = process.env.MODELSHIP_CLUSTER_DIR ?? join(repoRoot, '.cluster');
+
+function exportLine(kubeconfig: string): string {
+  return `export KUBECONFIG=${kubeconfig}`;
+}
+
+async function up(): Promise<void> {
+  const existing = readState(dir);
+  if (existing && isAlive(existing.supervisorPid)) {
+    if (existing.status === 'ready') {
+      console.log(
+        `The local cluster is already running (${existing.server}, Kubernetes ${existing.kubeVersion}).`,
+      );
+      console.log(exportLine(existing.kubeconfig!));
+      return;
+    }
+    throw new Error(`a local cluster in ${dir} is ${existing.status}; run 'make cluster-down' first`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const t0 = Date.now();
+  const state = await launchCluster({ dir });
+  console.log(
+    `Local cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: Kubernetes ${state.kubeVersion} at ${state.server}`,
+  );
+  console.log(`kubectl ${state.kubeVersion}: ${state.kubectl}`);
+  console.log(`Logs: ${join(dir, 'logs')}`);
+  console.log('Use it with:');
+  console.log(`  ${exportLine(state.kubeconfig!)}`);
+}
+
+async function down(): Promise<void> {
+  const stopped = await stopCluster(dir);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(stopped ? 'Local cluster stopped; nothing left running.' : 'No local cluster was running.');
+}
+
+function status(): void {
+  const s = readState(dir);
+  if (!s || !isAlive(s.supervisorPid)) {
+    console.log('No local cluster is running.');
+    process.exitCode = 1;
+    return;
+  }
+  console.log(`${s.status}: ${s.server} (Kubernetes ${s.kubeVersion})`);
+  for (const c of s.components ?? []) console.log(`  ${c.name.padEnd(24)} pid ${c.pid}  log ${c.log}`);
+  if (s.kubeconfig) console.log(exportLine(s.kubeconfig));
+}
+
+const commands: Record<string, () => Promise<void> | void> = { up, down, status };
+const command = commands[process.argv[2] ?? ''];
+if (!command) {
+  console.error('usage: cli.ts up|down|status');
+  process.exit(2);
+}
+try {
+  await command();
+} catch (err) {
+  console.error(`cluster: ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,92 @@
+/**
+ * The process that owns a local cluster: it starts the components, reports in state.json, and tears
+ * everything down on SIGTERM/SIGINT, or as soon as its owner process (a test run) disappears, so that an
+ * interrupted or crashed test run leaves no process and no temporary directory behind.
+ *
+ *   supervisor --dir DIR [--owner-pid PID] [--ephemeral]
+ *
+ * Started detached by launcher.ts; not meant to be run by hand.
+ */
+import { rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { binaryPaths } from './binaries.js';
+import { startControlPlane, stopComponents } from './controlplane.js';
+import { createPki } from './pki.js';
+import type { Component } from './process.js';
+import { isAlive, writeState, type ClusterState } from './state.js';
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string' },
+    'owner-pid': { type: 'string' },
+    ephemeral: { type: 'boolean', default: false },
+  },
+});
+const dir = values.dir!;
+const ownerPid = values['owner-pid'] ? Number(values['owner-pid']) : undefined;
+const started = Date.now();
+const state: ClusterState = { status: 'starting', supervisorPid: process.pid, dir, mode: 'controlplane' };
+let components: Component[] = [];
+let stopping: Promise<void> | undefined;
+
+function log(msg: string): void {
+  process.stdout.write(`${new Date().toISOString()} supervisor: ${msg}\n`);
+}
+
+async function shutdown(reason: string, exitCode: number): Promise<void> {
+  stopping ??= (async () => {
+    log(`stopping (${reason})`);
+    if (state.status !== 'failed') writeState({ ...state, status: 'stopping' });
+    await stopComponents(components);
+    if (values.ephemeral) rmSync(dir, { recursive: true, force: true });
+    log('stopped');
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig, 0));
+
+async function main(): Promise<void> {
+  writeState(state);
+  const binaries = binaryPaths();
+  const pkiDir = join(dir, 'pki');
+  await mkdir(pkiDir, { recursive: true });
+  const pki = await createPki(pkiDir);
+  const cp = await startControlPlane({ binaries, pki, dir, network: 'loopback' });
+  components = cp.components;
+  Object.assign(state, {
+    status: 'ready',
+    kubeconfig: cp.kubeconfig,
+    server: cp.server,
+    kubectl: binaries.kubectl,
+    kubeVersion: binaries.kubeVersion,
+    startupMs: Date.now() - started,
+    components: components.map((c) => ({ name: c.name, pid: c.child.pid, log: c.logFile })),
+  } satisfies Partial<ClusterState>);
+  writeState(state);
+  log(`ready in ${state.startupMs} ms at ${cp.server}`);
+
+  // Watch the owner and the components. A component that dies is reported; the owner decides.
+  setInterval(() => {
+    if (ownerPid !== undefined && !isAlive(ownerPid)) void shutdown(`owner ${ownerPid} is gone`, 0);
+    for (const c of components) {
+      if (c.exited !== undefined && state.status === 'ready') {
+        state.status = 'failed';
+        state.error = `${c.name} ${c.exited}; see ${c.logFile}`;
+        writeState(state);
+        log(state.error);
+      }
+    }
+  }, 250);
+}
+
+main().catch((err: Error) => {
+  state.status = 'failed';
+  state.error = err.message;
+  writeState(state);
+  log(`start failed: ${err.message}`);
+  void shutdown('start failed', 1);
+});

@@ -1,0 +1,41 @@
+// Jest runs TypeScript as native ESM (node --experimental-vm-modules): @kubernetes/client-node is ESM-only.
+// ts-jest only transpiles here; `make typecheck` runs the full type check once for the whole tree.
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }],
+};
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform,
+  // Sources import './x.js' (NodeNext); map those to the .ts files.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testEnvironment: 'node',
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      // Pure logic, colocated with the code it tests. No cluster, no network.
+      testMatch: [
+        '<rootDir>/{operator,server-image,cluster,scripts}/src/**/*.test.ts',
+        '<rootDir>/scripts/**/*.test.ts',
+      ],
+    },
+    {
+      ...common,
+      displayName: 'server',
+      // The serving runtime: real onnxruntime sessions, real HTTP on loopback.
+      testMatch: ['<rootDir>/server-image/test/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      // A real kube-apiserver + etcd + kube-controller-manager, started once for the run.
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/integration/global-setup.js',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.js',
+    },
+  ],
+};

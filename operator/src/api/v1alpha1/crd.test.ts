@@ -1,0 +1,120 @@
+import { describe, expect, it } from '@jest/globals';
+import { walk, type JsonSchema } from '../structural.js';
+import { modelDeploymentCrd, openApiSchema } from './crd.js';
+import { withDefaults } from './schema.js';
+
+const schema = openApiSchema();
+const spec = (schema.properties as Record<string, JsonSchema>).spec!;
+const status = (schema.properties as Record<string, JsonSchema>).status!;
+
+describe('the ModelDeployment schema', () => {
+  it('describes every field of spec and status, so kubectl explain helps', () => {
+    const missing = [...walk(spec, 'spec'), ...walk(status, 'status')]
+      .filter(([, node]) => !node.description)
+      .map(([p]) => p);
+    expect(missing).toEqual([]);
+  });
+
+  it('gives every field a type (a structural schema)', () => {
+    const untyped = [...walk(schema)]
+      .filter(([, n]) => !n.type && !n['x-kubernetes-int-or-string'])
+      .map(([p]) => p);
+    expect(untyped).toEqual([]);
+  });
+
+  it('bounds every string a CEL rule reads, so the API server accepts the rule cost', () => {
+    const unbounded = [...walk(spec, 'spec')]
+      .filter(([, n]) => n.type === 'string' && n['x-kubernetes-validations'] && n.maxLength === undefined)
+      .map(([p]) => p);
+    expect(unbounded).toEqual([]);
+  });
+
+  it('states each default in the description', () => {
+    const undocumented = [...walk(spec, 'spec')]
+      .filter(([, n]) => n.default !== undefined && typeof n.default !== 'object')
+      .filter(([, n]) => !String(n.description).includes(`Default: ${String(n.default)}`))
+      .map(([p]) => p);
+    expect(undocumented).toEqual([]);
+  });
+
+  it('has the fields the issue asks for and no others', () => {
+    const fields = [...walk(spec, 'spec')]
+      .map(([p]) => p)
+      .filter((p) => !/^spec\.runtime\.(resources|env|tolerations|affinity)[.[{]/.test(p));
+    expect(fields).toEqual([
+      'spec.model',
+      'spec.model.name',
+      'spec.model.version',
+      'spec.model.storageUri',
+      'spec.model.format',
+      'spec.model.sha256',
+      'spec.runtime',
+      'spec.runtime.image',
+      'spec.runtime.replicas',
+      'spec.runtime.resources',
+      'spec.runtime.batching',
+      'spec.runtime.batching.maxBatchSize',
+      'spec.runtime.batching.maxQueueDelayMs',
+      'spec.runtime.batching.maxQueueSize',
+      'spec.runtime.threads',
+      'spec.runtime.threads.intraOp',
+      'spec.runtime.threads.interOp',
+      'spec.runtime.env',
+      'spec.runtime.nodeSelector',
+      'spec.runtime.tolerations',
+      'spec.runtime.affinity',
+      'spec.runtime.serviceAccountName',
+      'spec.runtime.autoscaling',
+      'spec.runtime.autoscaling.minReplicas',
+      'spec.runtime.autoscaling.maxReplicas',
+      'spec.runtime.autoscaling.targetCPUUtilizationPercentage',
+    ]);
+  });
+});
+
+describe('the CRD', () => {
+  const crd = modelDeploymentCrd();
+  it('is namespaced, with short name md and category modelship', () => {
+    expect(crd.metadata?.name).toBe('modeldeployments.modelship.dev');
+    expect(crd.spec.scope).toBe('Namespaced');
+    expect(crd.spec.names).toMatchObject({
+      kind: 'ModelDeployment',
+      plural: 'modeldeployments',
+      shortNames: ['md'],
+      categories: ['modelship'],
+    });
+  });
+
+  it('serves v1alpha1 with a status subresource and the printer columns', () => {
+    const v = crd.spec.versions[0]!;
+    expect(v.name).toBe('v1alpha1');
+    expect(v.subresources).toEqual({ status: {} });
+    expect(v.additionalPrinterColumns?.map((c) => c.name)).toEqual([
+      'Model',
+      'Stable',
+      'Canary',
+      'Weight',
+      'Phase',
+      'Ready',
+      'Age',
+    ]);
+  });
+});
+
+describe('withDefaults', () => {
+  it('fills nested defaults without touching what the user set', () => {
+    const d = withDefaults({
+      model: { version: '1', storageUri: 'file:///m.onnx' },
+      runtime: { batching: { maxBatchSize: 8 } },
+    });
+    expect(d.model.format).toBe('onnx');
+    expect(d.runtime?.batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 1024 });
+    expect(d.runtime?.threads).toEqual({ intraOp: 0, interOp: 0 });
+  });
+
+  it('does not modify its argument', () => {
+    const input = { model: { version: '1', storageUri: 'file:///m.onnx' } };
+    withDefaults(input);
+    expect(input).toEqual({ model: { version: '1', storageUri: 'file:///m.onnx' } });
+  });
+});

@@ -1,0 +1,103 @@
+/** The CustomResourceDefinition of ModelDeployment, assembled from schema.ts. Pure. */
+import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { toStructural, type JsonSchema } from '../structural.js';
+import {
+  group,
+  kind,
+  ModelDeploymentSpec,
+  ModelDeploymentStatus,
+  objectRules,
+  plural,
+  version,
+} from './schema.js';
+
+export const printerColumns = [
+  {
+    name: 'Model',
+    type: 'string',
+    jsonPath: '.spec.model.name',
+    description: 'Served model name (empty: the ModelDeployment name).',
+  },
+  {
+    name: 'Stable',
+    type: 'string',
+    jsonPath: '.status.stable.version',
+    description: 'Model version of the stable revision.',
+  },
+  {
+    name: 'Canary',
+    type: 'string',
+    jsonPath: '.status.canary.version',
+    description: 'Model version of the canary revision, if any.',
+  },
+  {
+    name: 'Weight',
+    type: 'integer',
+    jsonPath: '.status.canary.weight',
+    description: 'Percent of traffic the canary receives.',
+  },
+  { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary of the state.' },
+  {
+    name: 'Ready',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+    description: 'Whether the model serves.',
+  },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+];
+
+export function openApiSchema(): JsonSchema {
+  return {
+    type: 'object',
+    description:
+      'ModelDeployment serves a trained ONNX model over the Open Inference Protocol (V2) and keeps it healthy: one Deployment and Service per revision, rolled out without downtime.',
+    required: ['spec'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion defines the versioned schema of this representation of an object.',
+      },
+      kind: {
+        type: 'string',
+        description: 'Kind is a string value representing the REST resource this object represents.',
+      },
+      metadata: { type: 'object', properties: { name: { type: 'string' } } },
+      spec: toStructural(ModelDeploymentSpec, 'spec'),
+      status: toStructural(ModelDeploymentStatus, 'status'),
+    },
+    'x-kubernetes-validations': objectRules,
+  };
+}
+
+export function modelDeploymentCrd(): V1CustomResourceDefinition {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${plural}.${group}`,
+      labels: { 'app.kubernetes.io/name': 'modelship', 'app.kubernetes.io/part-of': 'modelship' },
+    },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
+        shortNames: ['md'],
+        categories: ['modelship'],
+      },
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: printerColumns,
+          schema: { openAPIV3Schema: openApiSchema() as never },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * The ModelDeployment CRD as users meet it: installed on a real API server, examples applied with kubectl,
+ * bad objects refused with messages that name the field, printer columns and `kubectl explain`.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import * as k8s from '@kubernetes/client-node';
+import { withDefaults, type ModelDeploymentSpec } from '../../operator/src/api/v1alpha1/schema.js';
+import {
+  createNamespace,
+  installCrds,
+  kubeConfig,
+  kubectl,
+  kubectlOk,
+  repoRoot,
+} from '../support/cluster.js';
+
+let ns: string;
+
+beforeAll(async () => {
+  await installCrds();
+  ns = await createNamespace('crd');
+}, 60_000);
+
+function md(name: string, spec: string): string {
+  return `apiVersion: modelship.dev/v1alpha1
+kind: ModelDeployment
+metadata:
+  name: ${name}
+spec:
+${spec}`;
+}
+
+const valid = `  model:
+    version: "1"
+    storageUri: file:///models/m.onnx`;
+
+describe('installation', () => {
+  it('is Established with the names, short name and category users type', async () => {
+    const crd = JSON.parse(
+      await kubectlOk(['get', 'crd', 'modeldeployments.modelship.dev', '-o', 'json']),
+    ) as k8s.V1CustomResourceDefinition;
+    expect(crd.status?.conditions?.find((c) => c.type === 'Established')?.status).toBe('True');
+    expect(crd.spec.names.shortNames).toEqual(['md']);
+    expect(crd.spec.names.categories).toEqual(['modelship']);
+    expect(crd.spec.scope).toBe('Namespaced');
+    expect(crd.spec.versions.map((v) => v.name)).toEqual(['v1alpha1']);
+    expect(crd.spec.versions[0]!.subresources?.status).toEqual({});
+  });
+
+  it('applies every file in examples/ cleanly', async () => {
+    const files = readdirSync(join(repoRoot, 'examples')).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) {
+      const r = await kubectl(['apply', '-n', ns, '-f', join(repoRoot, 'examples', f)]);
+      expect({ file: f, code: r.code, stderr: r.stderr }).toEqual({ file: f, code: 0, stderr: '' });
+    }
+    const names = (await kubectlOk(['get', 'md', '-n', ns, '-o', 'name'])).trim().split('\n');
+    expect(names.length).toBe(files.length);
+    // The category works too: `kubectl get modelship` lists them.
+    expect((await kubectlOk(['get', 'modelship', '-n', ns, '-o', 'name'])).trim().split('\n')).toEqual(names);
+  });
+});
+
+describe('defaults', () => {
+  it('fills in the same defaults on the API server as withDefaults() does in the operator', async () => {
+    await kubectlOk(['apply', '-n', ns, '-f', '-'], md('defaults', valid));
+    const obj = JSON.parse(await kubectlOk(['get', 'md', 'defaults', '-n', ns, '-o', 'json'])) as {
+      spec: ModelDeploymentSpec;
+    };
+    expect(obj.spec.model.format).toBe('onnx');
+    expect(obj.spec.runtime?.batching).toEqual({ maxBatchSize: 32, maxQueueDelayMs: 2, maxQueueSize: 1024 });
+    expect(obj.spec.runtime?.threads).toEqual({ intraOp: 0, interOp: 0 });
+    const local = withDefaults({ model: { version: '1', storageUri: 'file:///models/m.onnx' } });
+    expect(local).toEqual(obj.spec);
+  });
+});
+
+describe('printer columns', () => {
+  it('shows MODEL, STABLE, CANARY, WEIGHT, PHASE, READY and AGE, filled from status', async () => {
+    await kubectlOk(
+      ['apply', '-n', ns, '-f', '-'],
+      md('columns', valid.replace('version: "1"', 'version: "1"\n    name: churn')),
+    );
+    const before = await kubectlOk(['get', 'md', 'columns', '-n', ns]);
+    expect(before.split('\n')[0]!.split(/\s+/)).toEqual([
+      'NAME',
+      'MODEL',
+      'STABLE',
+      'CANARY',
+      'WEIGHT',
+      'PHASE',
+      'READY',
+      'AGE',
+    ]);
+    // Status is written through the status subresource, as the operator does.
+    const api = kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+    const now = new Date().toISOString();
+    await api.patchNamespacedCustomObjectStatus(
+      {
+        group: 'modelship.dev',
+        version: 'v1alpha1',
+        namespace: ns,
+        plural: 'modeldeployments',
+        name: 'columns',
+        body: {
+          status: {
+            phase: 'Progressing',
+            stable: { revision: 'abc123', version: '1', weight: 90, readyReplicas: 2 },
+            canary: { revision: 'def456', version: '2', weight: 10, readyReplicas: 1 },
+            conditions: [
+              { type: 'Ready', status: 'True', reason: 'Serving', message: 'ok', lastTransitionTime: now },
+            ],
+          },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const row = (await kubectlOk(['get', 'md', 'columns', '-n', ns, '--no-headers'])).trim().split(/\s+/);
+    expect(row.slice(0, 7)).toEqual(['columns', 'churn', '1', '2', '10', 'Progressing', 'True']);
+  });
+
+  it('keeps status out of reach of spec writes (status subresource)', async () => {
+    const r = await kubectl([
+      'patch',
+      'md',
+      'columns',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Failed"}}',
+    ]);
+    expect(r.code).toBe(0); // accepted, but the status part is ignored on the main resource
+    expect(await kubectlOk(['get', 'md', 'columns', '-n', ns, '-o', 'jsonpath={.status.phase}'])).toBe(
+      'Progressing',
+    );
+  });
+});
+
+describe('kubectl explain', () => {
+  it.each([
+    ['modeldeployment.spec.model.storageUri', /file:\/\/.*s3:\/\/bucket\/key.*pvc:\/\/claim\/path/s],
+    ['modeldeployment.spec.model.format', /Only "onnx" is supported/],
+    ['modeldeployment.spec.runtime.batching.maxQueueDelayMs', /oldest queued request/],
+    ['modeldeployment.spec.runtime.autoscaling', /HorizontalPodAutoscaler/],
+    ['modeldeployment.spec.runtime.affinity.nodeAffinity', /node affinity scheduling rules/i],
+    ['modeldeployment.status.conditions', /Ready.*Progressing.*Degraded/s],
+  ])('%s has a description', async (path, text) => {
+    const out = (await kubectlOk(['explain', path])).replace(/\s+/g, ' ');
+    expect(out).toMatch(text);
+  });
+});
+
+describe('validation at the API server', () => {
+  const cases: [string, string, RegExp][] = [
+    [
+      'an unknown URI scheme',
+      `  model: {version: "1", storageUri: "gs://bucket/m.onnx"}`,
+      /spec\.model\.storageUri: .*scheme file:\/\/, http:\/\/, https:\/\/, s3:\/\/ or pvc:\/\//,
+    ],
+    [
+      'a pvc URI without a path',
+      `  model: {version: "1", storageUri: "pvc://claim"}`,
+      /spec\.model\.storageUri: .*pvc:\/\/<claim>\/<path>/,
+    ],
+    [
+      'a format other than onnx',
+      `  model: {version: "1", storageUri: "file:///m.pt", format: pytorch}`,
+      /spec\.model\.format: .*only ONNX models are supported/,
+    ],
+    [
+      'an empty version',
+      `  model: {version: "", storageUri: "file:///m.onnx"}`,
+      /spec\.model\.version: .*at least 1 chars long/,
+    ],
+    [
+      'a version that is not a label value',
+      `  model: {version: "1.0 beta", storageUri: "file:///m.onnx"}`,
+      /spec\.model\.version: .*only letters, digits/,
+    ],
+    ['a missing model', `  runtime: {replicas: 1}`, /spec\.model: Required value/],
+    ['a missing storageUri', `  model: {version: "1"}`, /spec\.model\.storageUri: Required value/],
+    [
+      'a malformed sha256',
+      `  model: {version: "1", storageUri: "file:///m.onnx", sha256: "ABC"}`,
+      /spec\.model\.sha256: .*64 lowercase hexadecimal/,
+    ],
+    [
+      'negative replicas',
+      `${valid}\n  runtime: {replicas: -1}`,
+      /spec\.runtime\.replicas: .*greater than or equal to 0/,
+    ],
+    [
+      'a zero batch size',
+      `${valid}\n  runtime: {batching: {maxBatchSize: 0}}`,
+      /spec\.runtime\.batching\.maxBatchSize: .*greater than or equal to 1/,
+    ],
+    [
+      'a queue smaller than a batch',
+      `${valid}\n  runtime: {batching: {maxBatchSize: 64, maxQueueSize: 8}}`,
+      /spec\.runtime\.batching\.maxQueueSize: .*must be at least maxBatchSize/,
+    ],
+    [
+      'minReplicas above maxReplicas',
+      `${valid}\n  runtime: {autoscaling: {minReplicas: 5, maxReplicas: 2}}`,
+      /spec\.runtime\.autoscaling\.minReplicas: .*must not exceed maxReplicas/,
+    ],
+    [
+      'autoscaling without maxReplicas',
+      `${valid}\n  runtime: {autoscaling: {minReplicas: 2}}`,
+      /spec\.runtime\.autoscaling\.maxReplicas: Required value/,
+    ],
+    [
+      'replicas together with autoscaling',
+      `${valid}\n  runtime: {replicas: 3, autoscaling: {maxReplicas: 5}}`,
+      /spec\.runtime\.replicas: .*mutually exclusive/,
+    ],
+    [
+      'a CPU target above 100%',
+      `${valid}\n  runtime: {autoscaling: {maxReplicas: 5, targetCPUUtilizationPercentage: 150}}`,
+      /spec\.runtime\.autoscaling\.targetCPUUtilizationPercentage: .*less than or equal to 100/,
+    ],
+    [
+      'negative threads',
+      `${valid}\n  runtime: {threads: {intraOp: -2}}`,
+      /spec\.runtime\.threads\.intraOp: .*greater than or equal to 0/,
+    ],
+    [
+      'a resource quantity that is not one',
+      `${valid}\n  runtime: {resources: {limits: {cpu: lots}}}`,
+      /spec\.runtime\.resources\.limits\.cpu: .*should match/,
+    ],
+    [
+      'an unknown field',
+      `  model: {version: "1", storageUri: "file:///m.onnx", foo: 1}`,
+      /unknown field "spec\.model\.foo"/,
+    ],
+    [
+      'an unknown field deep in an embedded Kubernetes type',
+      `${valid}\n  runtime: {tolerations: [{key: a, bogus: 1}]}`,
+      /unknown field "spec\.runtime\.tolerations\[0\]\.bogus"/,
+    ],
+    ['a string where a number belongs', `${valid}\n  runtime: {replicas: "two"}`, /spec\.runtime\.replicas/],
+    [
+      'a serviceAccountName that is not a name',
+      `${valid}\n  runtime: {serviceAccountName: "Not_Valid"}`,
+      /spec\.runtime\.serviceAccountName: .*valid ServiceAccount name/,
+    ],
+  ];
+
+  it.each(cases)('refuses %s, naming the field', async (_what, spec, message) => {
+    const r = await kubectl(['apply', '-n', ns, '-f', '-'], md('bad', spec));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('refuses a name that cannot name Services, naming metadata.name', async () => {
+    const r = await kubectl(['apply', '-n', ns, '-f', '-'], md('x'.repeat(53), valid));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/metadata\.name: .*at most 52 characters/);
+  });
+
+  it('stored none of the refused objects', async () => {
+    const r = await kubectl(['get', 'md', 'bad', '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/NotFound|not found/);
+  });
+});
