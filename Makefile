@@ -79,6 +79,11 @@ test-server: deps ## Serving runtime: real onnxruntime sessions over real HTTP
 test-integration: deps binaries ## Against a real kube-apiserver, etcd and kube-controller-manager
 	$(JEST) --selectProjects integration --runInBand
 
+# --- serving runtime (server-image/) --------------------------------------------------------------
+.PHONY: bench-server
+bench-server: deps ## Benchmark the serving runtime against raw onnxruntime and a naive Express server
+	$(TSX) bench/server/run.ts
+
 # --- local cluster -------------------------------------------------------------------------------
 .PHONY: cluster-up
 cluster-up: deps binaries ## Start the local control plane; prints the KUBECONFIG export line

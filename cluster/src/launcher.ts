@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,8 @@ export interface LaunchOptions {
   ownerPid?: number;
   /** Remove the state directory on shutdown. */
   ephemeral?: boolean;
+  /** A fixed apiserver port (default: a free one). */
+  apiserverPort?: number;
   timeoutMs?: number;
 }
 
@@ -37,37 +40,52 @@ export async function launchCluster(o: LaunchOptions = {}): Promise<ClusterState
   args.push('--dir', dir);
   if (o.ownerPid !== undefined) args.push('--owner-pid', String(o.ownerPid));
   if (o.ephemeral) args.push('--ephemeral');
+  if (o.apiserverPort !== undefined) args.push('--apiserver-port', String(o.apiserverPort));
   const out = openSync(join(dir, 'supervisor.log'), 'a');
+  // fd 3 is a pipe on which the supervisor reports once, "ready" or the start-up error, then closes it:
+  // race-free even when an ephemeral supervisor removes its directory right after a failure.
   const child = spawn(cmd!, args, {
     detached: true,
-    stdio: ['ignore', out, out],
+    stdio: ['ignore', out, out, 'pipe'],
     cwd: join(here, '..', '..'),
   });
   closeSync(out);
+  const timeoutMs = o.timeoutMs ?? 90_000;
+  const report = await readReport(child.stdio[3] as Readable, timeoutMs);
   child.unref();
-  const pid = child.pid!;
-  const deadline = Date.now() + (o.timeoutMs ?? 90_000);
-  for (;;) {
-    const state = readState(dir);
-    if (state?.status === 'ready') return state;
-    if (state?.status === 'failed') {
-      await waitGone(pid, 10_000);
-      throw new Error(`the local cluster failed to start: ${state.error}`);
-    }
-    if (!isAlive(pid)) {
-      const log = existsSync(join(dir, 'supervisor.log'))
-        ? readFileSync(join(dir, 'supervisor.log'), 'utf8')
-        : '';
-      throw new Error(`the cluster supervisor exited before the cluster was ready:\n${log.slice(-2000)}`);
-    }
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGTERM');
-      throw new Error(
-        `the local cluster did not become ready within ${o.timeoutMs ?? 90_000} ms; logs in ${dir}/logs`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  if (report === undefined) {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    throw new Error(`the local cluster did not become ready within ${timeoutMs} ms; logs in ${dir}/logs`);
   }
+  const parsed = JSON.parse(report || '{"error":"the cluster supervisor exited without a report"}') as {
+    error?: string;
+  };
+  if (parsed.error !== undefined) {
+    await waitGone(child.pid!, 15_000);
+    throw new Error(`the local cluster failed to start: ${parsed.error}`);
+  }
+  const state = readState(dir);
+  if (state?.status !== 'ready')
+    throw new Error(`the local cluster reported ready but its state is ${state?.status}`);
+  return state;
+}
+
+/** Reads the supervisor's one report line; undefined on timeout, '' if the pipe closed without one. */
+function readReport(stream: Readable, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => {
+      stream.destroy();
+      resolve(undefined);
+    }, timeoutMs);
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (text += chunk));
+    stream.on('close', () => {
+      clearTimeout(timer);
+      resolve(text.trim());
+    });
+    stream.on('error', () => undefined);
+  });
 }
 
 /** Stops the cluster that owns `dir` and waits until every component is gone. */

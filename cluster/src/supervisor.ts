@@ -3,11 +3,11 @@
  * everything down on SIGTERM/SIGINT, or as soon as its owner process (a test run) disappears, so that an
  * interrupted or crashed test run leaves no process and no temporary directory behind.
  *
- *   supervisor --dir DIR [--owner-pid PID] [--ephemeral]
+ *   supervisor --dir DIR [--owner-pid PID] [--ephemeral] [--apiserver-port N]
  *
  * Started detached by launcher.ts; not meant to be run by hand.
  */
-import { rmSync } from 'node:fs';
+import { closeSync, rmSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     'owner-pid': { type: 'string' },
     ephemeral: { type: 'boolean', default: false },
+    'apiserver-port': { type: 'string' },
   },
 });
 const dir = values.dir!;
@@ -30,6 +31,19 @@ const started = Date.now();
 const state: ClusterState = { status: 'starting', supervisorPid: process.pid, dir, mode: 'controlplane' };
 let components: Component[] = [];
 let stopping: Promise<void> | undefined;
+
+/** Reports the start-up outcome once on fd 3 (a pipe to the launcher), then closes it. */
+let reported = false;
+function report(outcome: { ready: true } | { error: string }): void {
+  if (reported) return;
+  reported = true;
+  try {
+    writeSync(3, JSON.stringify(outcome) + '\n');
+    closeSync(3);
+  } catch {
+    // No launcher is listening any more; state.json still says what happened.
+  }
+}
 
 function log(msg: string): void {
   process.stdout.write(`${new Date().toISOString()} supervisor: ${msg}\n`);
@@ -55,7 +69,8 @@ async function main(): Promise<void> {
   const pkiDir = join(dir, 'pki');
   await mkdir(pkiDir, { recursive: true });
   const pki = await createPki(pkiDir);
-  const cp = await startControlPlane({ binaries, pki, dir, network: 'loopback' });
+  const apiserverPort = values['apiserver-port'] ? Number(values['apiserver-port']) : undefined;
+  const cp = await startControlPlane({ binaries, pki, dir, network: 'loopback', apiserverPort });
   components = cp.components;
   Object.assign(state, {
     status: 'ready',
@@ -67,6 +82,7 @@ async function main(): Promise<void> {
     components: components.map((c) => ({ name: c.name, pid: c.child.pid, log: c.logFile })),
   } satisfies Partial<ClusterState>);
   writeState(state);
+  report({ ready: true });
   log(`ready in ${state.startupMs} ms at ${cp.server}`);
 
   // Watch the owner and the components. A component that dies is reported; the owner decides.
@@ -88,5 +104,6 @@ main().catch((err: Error) => {
   state.error = err.message;
   writeState(state);
   log(`start failed: ${err.message}`);
+  report({ error: err.message });
   void shutdown('start failed', 1);
 });
