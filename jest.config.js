@@ -32,6 +32,7 @@ export default {
     {
       ...common,
       displayName: 'integration',
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup-timeout.ts'],
       // A real kube-apiserver + etcd + kube-controller-manager, started once for the run.
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.js',

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Binaries } from './binaries.js';
 import type { Pki } from './pki.js';
@@ -37,7 +37,19 @@ export interface ControlPlane {
   kubeconfig: string;
   server: string;
   ports: Record<string, number>;
+  /** JSON lines, one per write request (create, update, patch, delete): who wrote what. */
+  auditLog: string;
 }
+
+// Every write is recorded with its user, verb and object, so tests can count an operator's writes.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+`;
 
 /** Starts etcd, kube-apiserver and kube-controller-manager and waits until the cluster is usable. */
 export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlane> {
@@ -83,6 +95,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       component: etcd,
     });
 
+    const auditLog = join(logs, 'audit.log');
+    writeFileSync(join(o.dir, 'audit-policy.yaml'), auditPolicy);
     const network =
       o.network === 'node'
         ? [
@@ -114,6 +128,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         `--service-cluster-ip-range=${serviceClusterIpRange}`,
         '--allow-privileged=true',
         '--profiling=false',
+        `--audit-policy-file=${join(o.dir, 'audit-policy.yaml')}`,
+        `--audit-log-path=${auditLog}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
       ],
       join(logs, 'kube-apiserver.log'),
     );
@@ -161,7 +179,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         (await httpGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls)).status === 200,
       { timeoutMs, component: kcm },
     );
-    return { components, kubeconfig, server, ports };
+    return { components, kubeconfig, server, ports, auditLog };
   } catch (err) {
     await stopComponents(components);
     throw err;

@@ -9,6 +9,8 @@ export interface ClusterState {
   mode: ClusterMode;
   kubeconfig?: string;
   server?: string;
+  /** The apiserver's audit log of write requests (JSON lines). */
+  auditLog?: string;
   kubectl?: string;
   kubeVersion?: string;
   /** Milliseconds from supervisor start to a usable cluster. */

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     status: 'ready',
     kubeconfig: cp.kubeconfig,
     server: cp.server,
+    auditLog: cp.auditLog,
     kubectl: binaries.kubectl,
     kubeVersion: binaries.kubeVersion,
     startupMs: Date.now() - started,

@@ -13,6 +13,7 @@ export default async function globalSetup() {
   const state = await launchCluster({ ownerPid: process.pid, ephemeral: true });
   process.env.KUBECONFIG = state.kubeconfig;
   process.env.MODELSHIP_TEST_CLUSTER_DIR = state.dir;
+  process.env.MODELSHIP_TEST_AUDIT_LOG = state.auditLog;
   process.stderr.write(
     `\nintegration: control plane ${state.kubeVersion} ready in ${state.startupMs} ms at ${state.server}\n`,
   );

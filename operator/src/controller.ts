@@ -1,0 +1,148 @@
+/**
+ * The ModelDeployment controller: informers for ModelDeployments and everything they own, a work queue of
+ * ModelDeployment keys, and the reconciler. An event on an owned object enqueues its owner (found through
+ * the `modelship.dev/deployment` label, which pods carry too). Wiring only; decisions live in reconcile/.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { group, plural, version, type ModelDeployment } from './api/v1alpha1/schema.js';
+import { labelKeys, managedSelector } from './desired/names.js';
+import { Applier } from './kube/applier.js';
+import { KubeClient } from './kube/client.js';
+import { EventRecorder } from './kube/events.js';
+import { Informer, resourcePath } from './kube/informer.js';
+import { WorkQueue } from './kube/workqueue.js';
+import type { Caches } from './reconcile/observe.js';
+import { ModelDeploymentReconciler } from './reconcile/reconciler.js';
+import type { Logger } from './telemetry/logger.js';
+import type { OperatorMetrics } from './telemetry/metrics.js';
+
+export interface ControllerOptions {
+  kubeConfig: k8s.KubeConfig;
+  namespaces: 'all' | string[];
+  logger: Logger;
+  metrics: OperatorMetrics;
+  serverImage: string;
+  concurrency: number;
+  resyncPeriodMs: number;
+}
+
+type InformerSet = {
+  [K in keyof Caches]: Informer<
+    Caches[K] extends { get(ns: string, n: string): infer T | undefined } ? T & KubernetesObject : never
+  >;
+};
+
+export class Controller {
+  readonly informers: InformerSet;
+  readonly queue: WorkQueue;
+  private readonly reconciler: ModelDeploymentReconciler;
+  private resyncTimer?: NodeJS.Timeout;
+
+  constructor(private readonly o: ControllerOptions) {
+    const common = {
+      kubeConfig: o.kubeConfig,
+      namespaces: o.namespaces,
+      logger: o.logger,
+      registry: o.metrics.registry,
+    };
+    // Owned kinds are watched with the managed-by selector: the operator caches only its own objects.
+    const owned = <T extends KubernetesObject>(
+      name: string,
+      path: { group?: string; version: string; plural: string },
+    ) => new Informer<T>({ ...common, name, path: resourcePath(path), labelSelector: managedSelector });
+    this.informers = {
+      modelDeployments: new Informer<ModelDeployment>({
+        ...common,
+        name: plural,
+        path: resourcePath({ group, version, plural }),
+      }),
+      deployments: owned('deployments', { group: 'apps', version: 'v1', plural: 'deployments' }),
+      services: owned('services', { version: 'v1', plural: 'services' }),
+      podDisruptionBudgets: owned('poddisruptionbudgets', {
+        group: 'policy',
+        version: 'v1',
+        plural: 'poddisruptionbudgets',
+      }),
+      horizontalPodAutoscalers: owned('horizontalpodautoscalers', {
+        group: 'autoscaling',
+        version: 'v2',
+        plural: 'horizontalpodautoscalers',
+      }),
+      pods: owned('pods', { version: 'v1', plural: 'pods' }),
+    } as InformerSet;
+    this.queue = new WorkQueue({ name: plural, logger: o.logger, registry: o.metrics.registry });
+    const client = new KubeClient(o.kubeConfig, o.metrics);
+    this.reconciler = new ModelDeploymentReconciler({
+      caches: this.informers,
+      client,
+      applier: new Applier(client),
+      recorder: new EventRecorder(client, o.logger),
+      logger: o.logger,
+      defaultImage: o.serverImage,
+    });
+    this.wire();
+  }
+
+  private wire(): void {
+    const enqueueSelf = (md: KubernetesObject) =>
+      this.queue.add(`${md.metadata!.namespace}/${md.metadata!.name}`);
+    const mds = this.informers.modelDeployments;
+    mds.on('add', enqueueSelf);
+    mds.on('update', enqueueSelf);
+    mds.on('delete', enqueueSelf);
+    const enqueueOwner = (o: KubernetesObject) => {
+      const owner = o.metadata?.labels?.[labelKeys.deployment];
+      if (owner) this.queue.add(`${o.metadata!.namespace}/${owner}`);
+    };
+    for (const [name, informer] of Object.entries(this.informers)) {
+      if (name === 'modelDeployments') continue;
+      informer.on('add', enqueueOwner);
+      informer.on('update', enqueueOwner);
+      informer.on('delete', enqueueOwner);
+    }
+  }
+
+  /** Starts every informer; resolves when all caches hold their first list. Safe in a standby replica. */
+  async startCaches(): Promise<void> {
+    await Promise.all(Object.values(this.informers).map((i) => i.start()));
+  }
+
+  hasSynced(): boolean {
+    return Object.values(this.informers).every((i) => i.hasSynced());
+  }
+
+  /** Starts reconciling (call when leading), with a periodic resync of every ModelDeployment. */
+  start(): void {
+    this.queue.start((key) => this.timed(key), this.o.concurrency);
+    const resync = () => {
+      for (const md of this.informers.modelDeployments.list())
+        this.queue.add(`${md.metadata!.namespace}/${md.metadata!.name}`);
+    };
+    resync();
+    this.resyncTimer = setInterval(resync, this.o.resyncPeriodMs);
+    this.resyncTimer.unref();
+  }
+
+  private async timed(key: string) {
+    const end = this.o.metrics.reconcileDuration.startTimer();
+    try {
+      const result = await this.reconciler.reconcile(key);
+      const label = result.requeueAfterMs !== undefined ? 'requeue' : 'success';
+      end({ result: label });
+      this.o.metrics.reconciles.inc({ result: label });
+      return result;
+    } catch (err) {
+      end({ result: 'error' });
+      this.o.metrics.reconciles.inc({ result: 'error' });
+      throw err;
+    }
+  }
+
+  /** Stops taking work, lets in-flight reconciles finish (bounded), then stops the informers. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    await this.queue.shutDown({ timeoutMs });
+    await Promise.all(Object.values(this.informers).map((i) => i.stop()));
+  }
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from '@jest/globals';
+import { md } from '../testing/fixtures.js';
+import { desiredDeployment, desiredReplicas } from './deployment.js';
+import { desiredHpa } from './hpa.js';
+import { desiredObjects } from './index.js';
+import { canonicalJson, revisionOf, servedModelName } from './names.js';
+import { desiredPdb } from './pdb.js';
+import { parsePvcUri } from './pod.js';
+import type { Decision } from '../reconcile/plan.js';
+
+describe('revisionOf', () => {
+  const base = md().spec;
+  it('is 10 lowercase base-36 characters and stable', () => {
+    expect(revisionOf(base, 'img:1')).toMatch(/^[0-9a-z]{10}$/);
+    expect(revisionOf(base, 'img:1')).toBe(revisionOf(structuredClone(base), 'img:1'));
+  });
+
+  it.each([
+    ['the version', { ...base, model: { ...base.model, version: '2' } }],
+    ['the storage URI', { ...base, model: { ...base.model, storageUri: 's3://b/k' } }],
+    [
+      'batching',
+      {
+        ...base,
+        runtime: { ...base.runtime, batching: { maxBatchSize: 4, maxQueueDelayMs: 2, maxQueueSize: 1024 } },
+      },
+    ],
+    ['env', { ...base, runtime: { ...base.runtime, env: [{ name: 'A', value: 'b' }] } }],
+  ])('changes with %s', (_what, spec) => {
+    expect(revisionOf(spec, 'img:1')).not.toBe(revisionOf(base, 'img:1'));
+  });
+
+  it('changes with the image', () => {
+    expect(revisionOf(base, 'img:2')).not.toBe(revisionOf(base, 'img:1'));
+  });
+
+  it.each([
+    ['replicas', { ...base, runtime: { ...base.runtime, replicas: 9 } }],
+    ['autoscaling', { ...base, runtime: { ...base.runtime, autoscaling: { maxReplicas: 5 } } }],
+  ])('does not change with %s (scaling is not a rollout)', (_what, spec) => {
+    expect(revisionOf(spec, 'img:1')).toBe(revisionOf(base, 'img:1'));
+  });
+
+  it('does not depend on key order', () => {
+    expect(canonicalJson({ b: 1, a: { d: 2, c: [3, { f: 1, e: 2 }] } })).toBe(
+      '{"a":{"c":[3,{"e":2,"f":1}],"d":2},"b":1}',
+    );
+  });
+});
+
+describe('names', () => {
+  it('serves under spec.model.name, or the object name', () => {
+    expect(servedModelName(md({ model: { name: 'fraud', version: '1', storageUri: 'file:///m' } }))).toBe(
+      'fraud',
+    );
+    expect(servedModelName(md())).toBe('churn');
+  });
+
+  it('parses pvc URIs', () => {
+    expect(parsePvcUri('pvc://models/a/b/model.onnx')).toEqual({ claim: 'models', path: 'a/b/model.onnx' });
+    expect(parsePvcUri('s3://models/a')).toBeUndefined();
+  });
+});
+
+describe('desiredDeployment', () => {
+  it('leaves replicas to the autoscaler when autoscaling is set', () => {
+    const m = md({ runtime: { autoscaling: { minReplicas: 3, maxReplicas: 5 } } });
+    expect(desiredDeployment(m, 'r', 'img').spec?.replicas).toBeUndefined();
+    expect(desiredReplicas(m)).toBe(3);
+  });
+
+  it('lets user env override but never duplicates a name', () => {
+    const m = md({
+      runtime: {
+        env: [
+          { name: 'MODELSHIP_MAX_BATCH_SIZE', value: '1' },
+          { name: 'X', value: 'y' },
+        ],
+      },
+    });
+    const env = desiredDeployment(m, 'r', 'img').spec!.template.spec!.containers[0]!.env!;
+    expect(env.filter((e) => e.name === 'MODELSHIP_MAX_BATCH_SIZE')).toEqual([
+      { name: 'MODELSHIP_MAX_BATCH_SIZE', value: '32' },
+    ]);
+    expect(env.map((e) => e.name)).toContain('X');
+  });
+});
+
+describe('budgets and autoscalers', () => {
+  it('has a PodDisruptionBudget only with more than one replica', () => {
+    expect(desiredPdb(md({ runtime: { replicas: 1 } }), 'r')).toBeUndefined();
+    expect(desiredPdb(md({ runtime: { replicas: 2 } }), 'r')?.spec?.maxUnavailable).toBe(1);
+    expect(
+      desiredPdb(md({ runtime: { autoscaling: { minReplicas: 2, maxReplicas: 4 } } }), 'r'),
+    ).toBeDefined();
+  });
+
+  it('has an autoscaler only with autoscaling, with the defaults of the schema', () => {
+    expect(desiredHpa(md(), 'r')).toBeUndefined();
+    const hpa = desiredHpa(md({ runtime: { autoscaling: { maxReplicas: 4 } } }), 'r')!;
+    expect(hpa.spec).toMatchObject({ minReplicas: 1, maxReplicas: 4 });
+    expect(hpa.spec?.metrics?.[0]?.resource?.target.averageUtilization).toBe(80);
+  });
+});
+
+describe('desiredObjects', () => {
+  const d = (live: string, target: string): Decision => ({
+    target,
+    targetVersion: '1',
+    live,
+    liveVersion: '1',
+    keep: [live, target],
+    targetExists: true,
+    health: {},
+  });
+
+  it("builds the target's objects and then the main Service pointing at the live revision", () => {
+    const objs = desiredObjects(md({ runtime: { replicas: 2 } }), d('old', 'new'), 'img');
+    expect(objs.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([
+      'Deployment/churn-new',
+      'Service/churn-new',
+      'PodDisruptionBudget/churn-new',
+      'Service/churn',
+    ]);
+    expect((objs[3] as { spec: { selector: object } }).spec.selector).toEqual({
+      'modelship.dev/deployment': 'churn',
+      'modelship.dev/revision': 'old',
+    });
+  });
+});

@@ -1,0 +1,159 @@
+/** The pod template of a revision: the serving container, its probes, security and volumes. Pure. */
+import type {
+  V1Container,
+  V1EnvVar,
+  V1PodTemplateSpec,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import * as serverEnv from '../../../server-image/src/env.js';
+import type { ModelDeployment } from '../api/v1alpha1/schema.js';
+import { revisionLabels, servedModelName } from './names.js';
+
+export const ports = { http: 8080, metrics: 9090 } as const;
+export const paths = { cache: '/var/cache/modelship', tmp: '/tmp', pvcRoot: '/mnt/pvc' } as const;
+/** The serving image's non-root user (server-image/Dockerfile). */
+export const serverUid = 10001;
+
+/** Seconds a terminating pod keeps serving before SIGTERM, so endpoint removal reaches every kube-proxy first. */
+export const preStopDelaySeconds = 5;
+/** Upper bound of the server's graceful drain after SIGTERM (MODELSHIP_DRAIN_TIMEOUT_MS). */
+export const drainSeconds = 20;
+
+export interface PvcSource {
+  claim: string;
+  /** Path inside the claim. */
+  path: string;
+}
+
+/** `pvc://claim/path/in/claim` → its parts; undefined for other schemes. */
+export function parsePvcUri(uri: string): PvcSource | undefined {
+  const m = /^pvc:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/(.+)$/.exec(uri);
+  return m ? { claim: m[1]!, path: m[3]! } : undefined;
+}
+
+function serverEnvironment(md: ModelDeployment, revision: string): V1EnvVar[] {
+  const { model, runtime = {} } = md.spec;
+  const batching = runtime.batching ?? {};
+  const threads = runtime.threads ?? {};
+  const env: [string, string | number | undefined][] = [
+    [serverEnv.MODEL_NAME, servedModelName(md)],
+    [serverEnv.MODEL_VERSION, model.version],
+    [serverEnv.MODEL_URI, model.storageUri],
+    [serverEnv.MODEL_SHA256, model.sha256],
+    [serverEnv.PORT, ports.http],
+    [serverEnv.METRICS_PORT, ports.metrics],
+    [serverEnv.MAX_BATCH_SIZE, batching.maxBatchSize],
+    [serverEnv.MAX_QUEUE_DELAY_MS, batching.maxQueueDelayMs],
+    [serverEnv.MAX_QUEUE_SIZE, batching.maxQueueSize],
+    [serverEnv.INTRA_OP_THREADS, threads.intraOp],
+    [serverEnv.INTER_OP_THREADS, threads.interOp],
+    [serverEnv.CACHE_DIR, paths.cache],
+    [serverEnv.PVC_ROOT, paths.pvcRoot],
+    [serverEnv.DRAIN_TIMEOUT_MS, drainSeconds * 1000],
+    [serverEnv.REVISION, revision],
+  ];
+  const ours: V1EnvVar[] = env
+    .filter(([, v]) => v !== undefined)
+    .map(([name, v]) => ({ name, value: String(v) }));
+  // The user's variables come last: Kubernetes gives the last duplicate precedence, and users may override.
+  const users = (runtime.env ?? []).filter((e) => !ours.some((o) => o.name === e.name));
+  return [...ours, ...users];
+}
+
+function volumes(md: ModelDeployment): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  // The root filesystem is read-only: the server writes downloads to the cache and scratch files to /tmp.
+  const volumes: V1Volume[] = [
+    { name: 'model-cache', emptyDir: {} },
+    { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+  ];
+  const mounts: V1VolumeMount[] = [
+    { name: 'model-cache', mountPath: paths.cache },
+    { name: 'tmp', mountPath: paths.tmp },
+  ];
+  const pvc = parsePvcUri(md.spec.model.storageUri);
+  if (pvc) {
+    volumes.push({ name: 'model-pvc', persistentVolumeClaim: { claimName: pvc.claim, readOnly: true } });
+    mounts.push({ name: 'model-pvc', mountPath: `${paths.pvcRoot}/${pvc.claim}`, readOnly: true });
+  }
+  return { volumes, mounts };
+}
+
+export function serverContainer(
+  md: ModelDeployment,
+  revision: string,
+  image: string,
+  mounts: V1VolumeMount[],
+): V1Container {
+  const probe = (path: string) => ({ httpGet: { path, port: 'http' } });
+  return {
+    name: 'server',
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['serve'],
+    env: serverEnvironment(md, revision),
+    ports: [
+      { name: 'http', containerPort: ports.http, protocol: 'TCP' },
+      { name: 'metrics', containerPort: ports.metrics, protocol: 'TCP' },
+    ],
+    // Slow model loads (large downloads) are covered by the startup probe: up to 10 minutes.
+    startupProbe: {
+      ...probe('/v2/health/ready'),
+      periodSeconds: 2,
+      failureThreshold: 300,
+      timeoutSeconds: 2,
+    },
+    readinessProbe: {
+      ...probe('/v2/health/ready'),
+      periodSeconds: 2,
+      failureThreshold: 2,
+      timeoutSeconds: 2,
+    },
+    livenessProbe: { ...probe('/v2/health/live'), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+    lifecycle: { preStop: { sleep: { seconds: preStopDelaySeconds } } },
+    resources: md.spec.runtime?.resources,
+    // A crash shows its last log lines in the pod status, which the operator copies into its conditions.
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    volumeMounts: mounts,
+    securityContext: {
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+}
+
+export function podTemplate(md: ModelDeployment, revision: string, image: string): V1PodTemplateSpec {
+  const runtime = md.spec.runtime ?? {};
+  const { volumes: vols, mounts } = volumes(md);
+  return {
+    metadata: {
+      labels: revisionLabels(md, revision),
+      annotations: {
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(ports.metrics),
+        'prometheus.io/path': '/metrics',
+      },
+    },
+    spec: {
+      containers: [serverContainer(md, revision, image, mounts)],
+      volumes: vols,
+      serviceAccountName: runtime.serviceAccountName,
+      // The server never talks to the Kubernetes API.
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: preStopDelaySeconds + drainSeconds + 5,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: serverUid,
+        runAsGroup: serverUid,
+        fsGroup: serverUid,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      nodeSelector: runtime.nodeSelector,
+      tolerations: runtime.tolerations,
+      affinity: runtime.affinity,
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/**
+ * An API server answer other than 2xx. `statusCode` is the HTTP status; `reason` and `message` come from the
+ * returned `Status` object when there is one (e.g. reason "Expired" for a stale continue token).
+ */
+export class KubeApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+export interface KubeRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path below the server URL, e.g. "/api/v1/namespaces/default/configmaps". */
+  path: string;
+  /** Query parameters; undefined values are left out. */
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Fails the request with an error when no complete answer arrived in time. @default 60_000 */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * One JSON request to the API server with the KubeConfig's current cluster, credentials and TLS settings
+ * (refreshed per request, so rotating tokens keep working). Resolves with the parsed JSON body of a 2xx
+ * answer; rejects with a `KubeApiError` for any other status, or with the network error.
+ *
+ * NOTE: answers are plain JSON as the API server sent them (timestamps are strings), unlike client-node's
+ * typed clients, which turn them into classes with Date fields. Watch events are plain JSON too, so an
+ * informer built on this sees one consistent shape.
+ */
+export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
+  for (const [key, value] of Object.entries(req.query ?? {})) {
+    if (value !== undefined) url.searchParams.set(key, String(value));
+  }
+  const options: https.RequestOptions = { method: req.method ?? 'GET' };
+  await kc.applyToHTTPSOptions(options);
+  const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+  options.headers = {
+    ...(options.headers ?? {}),
+    Accept: 'application/json',
+    ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+  };
+  options.signal = req.signal;
+  options.timeout = req.timeoutMs ?? 60_000;
+  const send = url.protocol === 'http:' ? http.request : https.request;
+
+  return new Promise((resolve, reject) => {
+    const request = send(url, options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = response.statusCode ?? 0;
+        let parsed: unknown;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {
+          parsed = undefined;
+        }
+        if (status >= 200 && status < 300) {
+          if (parsed === undefined && text) reject(new Error(`unparseable JSON from ${req.path}`));
+          else resolve(parsed);
+          return;
+        }
+        const st = (parsed ?? {}) as { message?: string; reason?: string };
+        reject(new KubeApiError(status, st.message ?? (text.slice(0, 200) || `HTTP ${status}`), st.reason));
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error(`request to ${req.path} timed out`)));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** The HTTP status carried by an error from kubeRequest, client-node's Watch or its typed clients; else undefined. */
+export function httpStatusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { statusCode?: unknown; code?: unknown };
+  if (typeof e.statusCode === 'number') return e.statusCode;
+  // client-node's ApiException carries the HTTP status as a numeric `code` (Node system errors use strings).
+  if (typeof e.code === 'number') return e.code;
+  return undefined;
+}

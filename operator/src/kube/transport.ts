@@ -1,0 +1,103 @@
+import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { kubeRequest } from './http.js';
+
+/** One page of a list call. */
+export interface ListPage<T> {
+  items: T[];
+  /** The collection's resourceVersion: a watch started from it misses nothing. */
+  resourceVersion: string;
+  /** Set when more pages follow. */
+  continueToken?: string;
+}
+
+export interface ListRequest {
+  /** undefined: all namespaces (or a cluster-scoped resource). */
+  namespace?: string;
+  labelSelector?: string;
+  limit: number;
+  continueToken?: string;
+  signal?: AbortSignal;
+}
+
+export interface WatchRequest {
+  namespace?: string;
+  labelSelector?: string;
+  resourceVersion: string;
+  /** The API server ends the watch after this long, so a silently dead connection is replaced. */
+  timeoutSeconds: number;
+}
+
+/** A running watch; `abort()` ends it (idempotent). */
+export interface WatchHandle {
+  abort(): void;
+}
+
+/**
+ * How an informer reaches the API server. The real one is `kubeTransport`; unit tests inject fakes.
+ * `watch` calls `onEvent` for each event in order, then `onDone` exactly once: with no argument when the
+ * server ended the stream, with the error otherwise (an HTTP status, if any, in `statusCode`). It may reject
+ * instead of calling `onDone` when the watch could not be started at all.
+ */
+export interface InformerTransport<T> {
+  list(req: ListRequest): Promise<ListPage<T>>;
+  watch(
+    req: WatchRequest,
+    onEvent: (type: string, obj: unknown) => void,
+    onDone: (err?: unknown) => void,
+  ): Promise<WatchHandle>;
+}
+
+/** Builds the collection URL path of a resource for one namespace, or for all when undefined. */
+export type PathBuilder = (namespace: string | undefined) => string;
+
+/**
+ * The collection path of a resource: `resourcePath({ version: 'v1', plural: 'configmaps' })` gives
+ * "/api/v1/configmaps" for all namespaces and "/api/v1/namespaces/ns/configmaps" for one; with a `group`
+ * it is "/apis/<group>/<version>/…". Cluster-scoped resources are always listed with namespace undefined.
+ */
+export function resourcePath(r: { group?: string; version: string; plural: string }): PathBuilder {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  return (namespace) =>
+    namespace === undefined
+      ? `${base}/${r.plural}`
+      : `${base}/namespaces/${encodeURIComponent(namespace)}/${r.plural}`;
+}
+
+/**
+ * The real transport: lists with plain JSON GETs and watches with client-node's `Watch`, both with the
+ * KubeConfig's credentials. Watches always ask for bookmarks.
+ */
+export function kubeTransport<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: PathBuilder,
+): InformerTransport<T> {
+  const watcher = new Watch(kc);
+  return {
+    async list(req) {
+      const body = (await kubeRequest(kc, {
+        path: path(req.namespace),
+        query: { limit: req.limit, continue: req.continueToken, labelSelector: req.labelSelector },
+        signal: req.signal,
+      })) as { items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } };
+      return {
+        items: body.items ?? [],
+        resourceVersion: body.metadata?.resourceVersion ?? '',
+        continueToken: body.metadata?.continue || undefined,
+      };
+    },
+    async watch(req, onEvent, onDone) {
+      const controller = await watcher.watch(
+        path(req.namespace),
+        {
+          resourceVersion: req.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: req.timeoutSeconds,
+          labelSelector: req.labelSelector,
+        },
+        (type, obj) => onEvent(type, obj),
+        (err) => onDone(err ?? undefined),
+      );
+      return { abort: () => controller.abort() };
+    },
+  };
+}

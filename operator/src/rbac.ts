@@ -1,0 +1,113 @@
+/**
+ * The operator's permissions: exactly the verbs its code uses, no wildcards. `make manifests` renders them
+ * into config/rbac/ (a ClusterRole for all namespaces, a Role for single-namespace installs); the
+ * integration tests run the operator under them, so a missing permission fails a test.
+ */
+import type { V1PolicyRule } from '@kubernetes/client-node';
+import { group, plural } from './api/v1alpha1/schema.js';
+
+/** Rules for the namespaces the operator watches. */
+export const watchRules: V1PolicyRule[] = [
+  // Informers list and watch; nothing is read any other way.
+  { apiGroups: [group], resources: [plural], verbs: ['list', 'watch'] },
+  { apiGroups: [group], resources: [`${plural}/status`], verbs: ['patch'] },
+  // Owned objects: server-side apply and delete. An apply that creates the object is also authorized
+  // as `create` by the API server, hence create beside patch.
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  {
+    apiGroups: ['policy'],
+    resources: ['poddisruptionbudgets'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
+  {
+    apiGroups: ['autoscaling'],
+    resources: ['horizontalpodautoscalers'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
+  // Pods are only read, to explain why a revision fails.
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+/** Rules in the operator's own namespace: the leader election Lease. */
+export const leaderElectionRules: V1PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+export const operatorName = 'modelship-operator';
+export const defaultOperatorNamespace = 'modelship-system';
+
+type Obj = Record<string, unknown>;
+const labels = { 'app.kubernetes.io/name': operatorName, 'app.kubernetes.io/part-of': 'modelship' };
+const subject = (ns: string) => [{ kind: 'ServiceAccount', name: operatorName, namespace: ns }];
+
+function leaderElection(ns: string): Obj[] {
+  const name = `${operatorName}-leader-election`;
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, namespace: ns, labels },
+      rules: leaderElectionRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace: ns, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: subject(ns),
+    },
+  ];
+}
+
+const serviceAccount = (ns: string): Obj => ({
+  apiVersion: 'v1',
+  kind: 'ServiceAccount',
+  metadata: { name: operatorName, namespace: ns, labels },
+});
+
+/** Install for all namespaces: a ClusterRole bound to the operator's ServiceAccount in `ns`. */
+export function clusterRbac(ns = defaultOperatorNamespace): Obj[] {
+  return [
+    serviceAccount(ns),
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: operatorName, labels },
+      rules: watchRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: operatorName, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: operatorName },
+      subjects: subject(ns),
+    },
+    ...leaderElection(ns),
+  ];
+}
+
+/** Install for a list of namespaces (run the operator with --namespaces): a Role and RoleBinding in each. */
+export function namespacedRbac(ns = defaultOperatorNamespace, watched: string[] = [ns]): Obj[] {
+  return [
+    serviceAccount(ns),
+    ...watched.flatMap((w) => [
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: operatorName, namespace: w, labels },
+        rules: watchRules,
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: operatorName, namespace: w, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: operatorName },
+        subjects: subject(ns),
+      },
+    ]),
+    ...leaderElection(ns),
+  ];
+}

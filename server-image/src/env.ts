@@ -1,0 +1,93 @@
+/**
+ * The serving runtime's environment variables: the contract with the operator, which imports this file to build
+ * pod templates. Keep it free of imports and of logic. Each variable has a matching `modelship-server serve` flag.
+ */
+
+/** Model name in the protocol's URLs (--model-name). @default 'model' */
+export const MODEL_NAME = 'MODELSHIP_MODEL_NAME';
+/** Model version (--model-version). @default '1' */
+export const MODEL_VERSION = 'MODELSHIP_MODEL_VERSION';
+/** Where the model is: a path, file://, http(s)://, s3://bucket/key or pvc://claim/path (--model-uri). Required. */
+export const MODEL_URI = 'MODELSHIP_MODEL_URI';
+/** Expected lowercase hex sha256 of the model file (--model-sha256). Optional. */
+export const MODEL_SHA256 = 'MODELSHIP_MODEL_SHA256';
+/** Inference port (--port). @default 8080 */
+export const PORT = 'MODELSHIP_PORT';
+/** Prometheus metrics port (--metrics-port). @default 9090 */
+export const METRICS_PORT = 'MODELSHIP_METRICS_PORT';
+/** Address both ports listen on (--host). @default '0.0.0.0' */
+export const HOST = 'MODELSHIP_HOST';
+/** Most rows in one batch (--max-batch-size). @default 32 */
+export const MAX_BATCH_SIZE = 'MODELSHIP_MAX_BATCH_SIZE';
+/** Longest the oldest queued request waits for a fuller batch, ms (--max-queue-delay-ms). @default 2 */
+export const MAX_QUEUE_DELAY_MS = 'MODELSHIP_MAX_QUEUE_DELAY_MS';
+/** Most queued requests; beyond it 503 with Retry-After (--max-queue-size). @default 1024 */
+export const MAX_QUEUE_SIZE = 'MODELSHIP_MAX_QUEUE_SIZE';
+/** Batches running at once (--max-concurrent-batches). @default 1 */
+export const MAX_CONCURRENT_BATCHES = 'MODELSHIP_MAX_CONCURRENT_BATCHES';
+/** onnxruntime intra-op threads, 0 = onnxruntime's default (--intra-op-threads). @default 0 */
+export const INTRA_OP_THREADS = 'MODELSHIP_INTRA_OP_THREADS';
+/** onnxruntime inter-op threads, 0 = onnxruntime's default (--inter-op-threads). @default 0 */
+export const INTER_OP_THREADS = 'MODELSHIP_INTER_OP_THREADS';
+/** Where downloaded models go; the only place besides /tmp the server writes (--cache-dir). */
+export const CACHE_DIR = 'MODELSHIP_CACHE_DIR';
+/** Where pvc:// claims are mounted (--pvc-root). @default '/mnt/pvc' */
+export const PVC_ROOT = 'MODELSHIP_PVC_ROOT';
+/** Largest model download in bytes (--max-model-bytes). @default 2147483648 (2 GiB, onnxruntime's protobuf limit) */
+export const MAX_MODEL_BYTES = 'MODELSHIP_MAX_MODEL_BYTES';
+/** S3-compatible endpoint for s3:// URIs (--s3-endpoint); else the AWS SDK's AWS_* handling. */
+export const S3_ENDPOINT = 'MODELSHIP_S3_ENDPOINT';
+/** Largest request body in bytes; larger gets 413 (--max-request-bytes). @default 67108864 (64 MiB) */
+export const MAX_REQUEST_BYTES = 'MODELSHIP_MAX_REQUEST_BYTES';
+/** Load attempts before the process exits non-zero (--load-attempts). @default 3 */
+export const LOAD_ATTEMPTS = 'MODELSHIP_LOAD_ATTEMPTS';
+/** Wait before the second load attempt, doubled each time, ms (--load-retry-delay-ms). @default 2000 */
+export const LOAD_RETRY_DELAY_MS = 'MODELSHIP_LOAD_RETRY_DELAY_MS';
+/** Per-attempt model download timeout, ms (--fetch-timeout-ms). @default 300000 */
+export const FETCH_TIMEOUT_MS = 'MODELSHIP_FETCH_TIMEOUT_MS';
+/** Longest a SIGTERM waits for in-flight and queued requests, ms (--drain-timeout-ms). @default 30000 */
+export const DRAIN_TIMEOUT_MS = 'MODELSHIP_DRAIN_TIMEOUT_MS';
+/** winston level: error, warn, info, debug (--log-level). @default 'info' */
+export const LOG_LEVEL = 'MODELSHIP_LOG_LEVEL';
+/** The pod's revision, a label on every metric (--revision). @default '' */
+export const REVISION = 'MODELSHIP_REVISION';
+
+/** Every variable above, for checks (e.g. that the Dockerfile only sets known ones). */
+export const ALL_ENV_VARS = [
+  MODEL_NAME,
+  MODEL_VERSION,
+  MODEL_URI,
+  MODEL_SHA256,
+  PORT,
+  METRICS_PORT,
+  HOST,
+  MAX_BATCH_SIZE,
+  MAX_QUEUE_DELAY_MS,
+  MAX_QUEUE_SIZE,
+  MAX_CONCURRENT_BATCHES,
+  INTRA_OP_THREADS,
+  INTER_OP_THREADS,
+  CACHE_DIR,
+  PVC_ROOT,
+  MAX_MODEL_BYTES,
+  S3_ENDPOINT,
+  MAX_REQUEST_BYTES,
+  LOAD_ATTEMPTS,
+  LOAD_RETRY_DELAY_MS,
+  FETCH_TIMEOUT_MS,
+  DRAIN_TIMEOUT_MS,
+  LOG_LEVEL,
+  REVISION,
+] as const;
+
+/** Defaults the operator's CRD repeats (batching) and the probes it sets. */
+export const DEFAULTS = {
+  port: 8080,
+  metricsPort: 9090,
+  maxBatchSize: 32,
+  maxQueueDelayMs: 2,
+  maxQueueSize: 1024,
+  readinessPath: '/v2/health/ready',
+  livenessPath: '/v2/health/live',
+  metricsPath: '/metrics',
+} as const;
