@@ -84,6 +84,21 @@ test-integration: deps binaries ## Against a real kube-apiserver, etcd and kube-
 bench-server: deps ## Benchmark the serving runtime against raw onnxruntime and a naive Express server
 	$(TSX) bench/server/run.ts
 
+# --- operator (operator/) ------------------------------------------------------------------------
+# A small V8 young generation keeps the operator's RSS low under bursts (see bench-operator).
+OPERATOR_NODE_FLAGS := --max-semi-space-size=2
+.PHONY: run
+run: build ## Run the operator in the foreground against the current KUBECONFIG (no leader election)
+	node $(OPERATOR_NODE_FLAGS) dist/operator/src/main.js --no-leader-elect $(ARGS)
+
+.PHONY: install
+install: deps ## Install the CRD and the operator's RBAC into the current KUBECONFIG's cluster
+	kubectl apply --server-side -f crds/ -f config/rbac/operator.yaml
+
+.PHONY: bench-operator
+bench-operator: build binaries ## Benchmark the operator against a local control plane (latency, 500 at once, memory, steady state)
+	$(TSX) bench/operator/run.ts
+
 # --- local cluster -------------------------------------------------------------------------------
 .PHONY: cluster-up
 cluster-up: deps binaries ## Start the local control plane; prints the KUBECONFIG export line
@@ -98,7 +113,7 @@ cluster-status: deps ## Is the local control plane running?
 	@$(TSX) cluster/src/cli.ts status
 
 .PHONY: demo
-demo: cluster-up ## Local cluster, the CRD and the examples, then kubectl get modeldeployments
+demo: cluster-up build ## Local cluster, CRD, operator and the examples; shows what the operator made
 	@$(TSX) scripts/demo.ts
 
 .PHONY: clean

@@ -1,9 +1,11 @@
 /**
- * `make demo`: against the local cluster (started by `make cluster-up`), install the CRD, apply the
- * examples, show that the API server refuses a bad ModelDeployment, and print `kubectl get modeldeployments`.
+ * `make demo`: against the local cluster (started by `make cluster-up`): install the CRD and the operator's
+ * RBAC, start the operator, apply the examples, show that the API server refuses a bad ModelDeployment, and
+ * show what the operator made of the good ones: kubectl get md, the Deployments and Services, the conditions.
  */
 import { join } from 'node:path';
 import { kubectl } from '../cluster/src/kubectl.js';
+import { startLocalOperator } from '../cluster/src/local-operator.js';
 import { readState } from '../cluster/src/state.js';
 import { repoRoot } from '../cluster/src/versions.js';
 
@@ -15,7 +17,7 @@ if (state?.status !== 'ready' || !state.kubeconfig) {
 }
 const kubeconfig = state.kubeconfig;
 
-async function step(title: string, args: string[], input?: string, expectFailure = false): Promise<void> {
+async function step(title: string, args: string[], input?: string, expectFailure = false): Promise<string> {
   console.log(`\n$ kubectl ${args.join(' ')}${title ? `    # ${title}` : ''}`);
   const r = await kubectl(args, { kubeconfig, input });
   process.stdout.write(r.stdout);
@@ -25,6 +27,7 @@ async function step(title: string, args: string[], input?: string, expectFailure
       `kubectl ${args.join(' ')} ${expectFailure ? 'unexpectedly succeeded' : `failed (exit ${r.code})`}`,
     );
   }
+  return r.stdout;
 }
 
 const badModel = `apiVersion: modelship.dev/v1alpha1
@@ -34,19 +37,65 @@ spec:
   model: {version: "1", storageUri: "gs://bucket/model.pt", format: pytorch}
 `;
 
+async function waitForStatus(names: string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const r = await kubectl(
+      ['get', 'md', ...names, '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}'],
+      { kubeconfig },
+    );
+    if (r.stdout.trim().split('\n').filter(Boolean).length === names.length) return;
+    await new Promise((res) => setTimeout(res, 300));
+  }
+}
+
 try {
-  await step('install the CRD', ['apply', '-f', join(repoRoot, 'crds')]);
+  await step('install the CRD', ['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
   await step('', [
     'wait',
     '--for=condition=Established',
     '--timeout=60s',
     'crd/modeldeployments.modelship.dev',
   ]);
+  await step("the operator's least-privilege RBAC", [
+    'apply',
+    '--server-side',
+    '-f',
+    join(repoRoot, 'config/rbac/operator.yaml'),
+  ]);
+  const operator = await startLocalOperator(dir, kubeconfig);
+  console.log(`\nThe operator runs in the background (pid ${operator.pid}); its JSON log: ${operator.log}`);
+  console.log(
+    `Its metrics: curl -s http://127.0.0.1:${operator.metricsPort}/metrics | grep modelship_operator_reconcile`,
+  );
   await step('the sample ModelDeployments', ['apply', '-f', join(repoRoot, 'examples')]);
   await step('the API server refuses a bad one, naming the fields', ['apply', '-f', '-'], badModel, true);
-  await step('', ['get', 'modeldeployments']);
+  await waitForStatus(['iris', 'fraud-detector', 'recommender']);
+  await step('what users see', ['get', 'modeldeployments']);
+  await step(
+    'what the operator made: a Deployment and a Service per revision, the model Service, a budget and an autoscaler',
+    [
+      'get',
+      'deployments,services,poddisruptionbudgets,horizontalpodautoscalers',
+      '-l',
+      'app.kubernetes.io/managed-by=modelship',
+    ],
+  );
+  await step('why it is not Ready: this cluster has no node to run pods on (yet)', [
+    'get',
+    'md',
+    'iris',
+    '-o',
+    'jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{"\\n"}{end}',
+  ]);
+  await step('what happened, as Events', [
+    'get',
+    'events',
+    '--field-selector',
+    'involvedObject.kind=ModelDeployment',
+  ]);
   console.log(
-    `\nThe cluster keeps running. Use it with:\n  export KUBECONFIG=${kubeconfig}\nStop it with: make cluster-down`,
+    `\nThe cluster and the operator keep running. Use them with:\n  export KUBECONFIG=${kubeconfig}\nStop both with: make cluster-down`,
   );
 } catch (err) {
   console.error(`demo: ${(err as Error).message}`);

@@ -8,6 +8,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchCluster, stopCluster } from './launcher.js';
+import { localOperatorPid, stopLocalOperator } from './local-operator.js';
 import { isAlive, readState } from './state.js';
 import { repoRoot } from './versions.js';
 
@@ -42,6 +43,7 @@ async function up(): Promise<void> {
 }
 
 async function down(): Promise<void> {
+  if (await stopLocalOperator(dir)) console.log('Stopped the operator that make demo started.');
   const stopped = await stopCluster(dir);
   rmSync(dir, { recursive: true, force: true });
   console.log(stopped ? 'Local cluster stopped; nothing left running.' : 'No local cluster was running.');
@@ -56,6 +58,11 @@ function status(): void {
   }
   console.log(`${s.status}: ${s.server} (Kubernetes ${s.kubeVersion})`);
   for (const c of s.components ?? []) console.log(`  ${c.name.padEnd(24)} pid ${c.pid}  log ${c.log}`);
+  const operator = localOperatorPid(dir);
+  if (operator)
+    console.log(
+      `  ${'modelship-operator'.padEnd(24)} pid ${operator}  log ${join(dir, 'logs', 'operator.log')}`,
+    );
   if (s.kubeconfig) console.log(exportLine(s.kubeconfig));
 }
 

@@ -137,9 +137,28 @@ export function buildCommand(env: NodeJS.ProcessEnv = process.env): Command {
     );
 }
 
+/**
+ * Flags built from the environment `env` (which need not be process.env), placed before the real arguments so
+ * that a flag on the command line still wins.
+ */
+function argsFromEnv(cmd: Command, env: NodeJS.ProcessEnv): string[] {
+  const args: string[] = [];
+  for (const option of cmd.options) {
+    const value = option.envVar ? env[option.envVar] : undefined;
+    if (value === undefined || value === '') continue;
+    if (option.negate || option.isBoolean()) {
+      if (['1', 'true', 'yes'].includes(value.toLowerCase())) args.push(option.long!);
+    } else {
+      args.push(`${option.long}=${value}`);
+    }
+  }
+  return args;
+}
+
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const cmd = buildCommand(env);
-  cmd.parse(argv, { from: 'node' });
+  const [node, script, ...rest] = argv;
+  cmd.parse([node ?? 'node', script ?? 'modelship-operator', ...argsFromEnv(cmd, env), ...rest], { from: 'node' });
   const o = cmd.opts<Record<string, unknown>>();
   if ((o.renewDeadlineMs as number) >= (o.leaseDurationMs as number)) {
     cmd.error('--renew-deadline-ms must be shorter than --lease-duration-ms');

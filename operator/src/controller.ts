@@ -4,13 +4,14 @@
  * the `modelship.dev/deployment` label, which pods carry too). Wiring only; decisions live in reconcile/.
  */
 import type * as k8s from '@kubernetes/client-node';
+import { podSummary } from './reconcile/observe.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { group, plural, version, type ModelDeployment } from './api/v1alpha1/schema.js';
 import { labelKeys, managedSelector } from './desired/names.js';
 import { Applier } from './kube/applier.js';
 import { KubeClient } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
-import { Informer, resourcePath } from './kube/informer.js';
+import { Informer, resourcePath, stripManagedFields } from './kube/informer.js';
 import { WorkQueue } from './kube/workqueue.js';
 import type { Caches } from './reconcile/observe.js';
 import { ModelDeploymentReconciler } from './reconcile/reconciler.js';
@@ -69,7 +70,14 @@ export class Controller {
         version: 'v2',
         plural: 'horizontalpodautoscalers',
       }),
-      pods: owned('pods', { version: 'v1', plural: 'pods' }),
+      // Pods are read only to explain failures: their spec is dropped from the cache.
+      pods: new Informer<k8s.V1Pod>({
+        ...common,
+        name: 'pods',
+        path: resourcePath({ version: 'v1', plural: 'pods' }),
+        labelSelector: managedSelector,
+        transform: podSummary,
+      }),
     } as InformerSet;
     this.queue = new WorkQueue({ name: plural, logger: o.logger, registry: o.metrics.registry });
     const client = new KubeClient(o.kubeConfig, o.metrics);

@@ -62,6 +62,12 @@ function leaderElection(ns: string): Obj[] {
   ];
 }
 
+const namespace = (ns: string): Obj => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name: ns, labels },
+});
+
 const serviceAccount = (ns: string): Obj => ({
   apiVersion: 'v1',
   kind: 'ServiceAccount',
@@ -71,6 +77,7 @@ const serviceAccount = (ns: string): Obj => ({
 /** Install for all namespaces: a ClusterRole bound to the operator's ServiceAccount in `ns`. */
 export function clusterRbac(ns = defaultOperatorNamespace): Obj[] {
   return [
+    namespace(ns),
     serviceAccount(ns),
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -92,6 +99,7 @@ export function clusterRbac(ns = defaultOperatorNamespace): Obj[] {
 /** Install for a list of namespaces (run the operator with --namespaces): a Role and RoleBinding in each. */
 export function namespacedRbac(ns = defaultOperatorNamespace, watched: string[] = [ns]): Obj[] {
   return [
+    namespace(ns),
     serviceAccount(ns),
     ...watched.flatMap((w) => [
       {

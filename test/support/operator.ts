@@ -90,16 +90,20 @@ export interface StartOptions {
   args?: string[];
   /** Wait until /readyz answers 200 (caches synced). @default true */
   waitReady?: boolean;
+  /** Run the compiled JavaScript in dist/ (as the image does) instead of the sources through tsx. */
+  compiled?: boolean;
+  /** Extra node flags, e.g. V8 heap settings. */
+  nodeArgs?: string[];
 }
 
 /** Starts `modelship-operator` from source (as `make run` does) and waits until its caches are synced. */
 export async function startOperator(o: StartOptions): Promise<OperatorProcess> {
   const metricsPort = await freePort();
   const healthPort = await freePort();
+  const entry = o.compiled ? [join(repoRoot, 'dist/operator/src/main.js')] : ['--import', 'tsx', join(repoRoot, 'operator/src/main.ts')];
   const args = [
-    '--import',
-    'tsx',
-    join(repoRoot, 'operator/src/main.ts'),
+    ...(o.nodeArgs ?? []),
+    ...entry,
     `--kubeconfig=${o.kubeconfig}`,
     '--bind-address=127.0.0.1',
     `--metrics-port=${metricsPort}`,

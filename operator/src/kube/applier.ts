@@ -3,17 +3,23 @@
  * In steady state it makes no request at all: it compares the informer's copy with the server's own
  * rendering of the last apply (see reconcile/drift.ts). When it has no such rendering (after a restart or a
  * change of the desired object), it asks for one with a dry-run apply, which persists nothing.
+ * Per object it remembers only two digests and a resourceVersion, not the object.
  */
+import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { canonicalJson } from '../desired/names.js';
-import { matchesApplied } from '../reconcile/drift.js';
+import { fingerprint } from '../reconcile/drift.js';
 import type { KubeClient } from './client.js';
 
 export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
 
 interface Rendering {
+  /** Digest of the desired object the rendering is for. */
   desired: string;
-  applied: KubernetesObject;
+  /** Fingerprint of the server's rendering, on the fields we set. */
+  applied: string;
+  /** resourceVersion of the rendering: the object as of our last write (or as the dry-run saw it). */
+  resourceVersion?: string;
 }
 
 export class Applier {
@@ -23,20 +29,27 @@ export class Applier {
 
   async ensure(desired: KubernetesObject, observed: KubernetesObject | undefined): Promise<ApplyOutcome> {
     const key = keyOf(desired);
-    const desiredJson = canonicalJson(desired);
+    const desiredDigest = createHash('sha256').update(canonicalJson(desired)).digest('base64url');
+    const render = async (dryRun: boolean): Promise<Rendering> => {
+      const applied = await this.client.apply(desired, { dryRun });
+      const rendering = {
+        desired: desiredDigest,
+        applied: fingerprint(desired, applied),
+        resourceVersion: applied.metadata?.resourceVersion,
+      };
+      this.renderings.set(key, rendering);
+      return rendering;
+    };
     if (!observed) {
-      this.renderings.set(key, { desired: desiredJson, applied: await this.client.apply(desired) });
+      await render(false);
       return 'created';
     }
     let rendering = this.renderings.get(key);
-    if (rendering?.desired !== desiredJson) {
-      rendering = { desired: desiredJson, applied: await this.client.apply(desired, { dryRun: true }) };
-      this.renderings.set(key, rendering);
-    }
-    if (matchesApplied(desired, rendering.applied, observed)) return 'unchanged';
+    if (rendering?.desired !== desiredDigest) rendering = await render(true);
+    if (fingerprint(desired, observed) === rendering.applied) return 'unchanged';
     // The informer has not yet seen our own last write: wait for its event rather than write again.
-    if (olderThan(observed, rendering.applied)) return 'unchanged';
-    this.renderings.set(key, { desired: desiredJson, applied: await this.client.apply(desired) });
+    if (olderThan(observed.metadata?.resourceVersion, rendering.resourceVersion)) return 'unchanged';
+    await render(false);
     return 'updated';
   }
 
@@ -65,9 +78,9 @@ export class Applier {
  * resourceVersions are opaque to clients in general, but they are etcd revisions on every real API server;
  * an unparsable one is never treated as older (Argo Rollouts' resourceversion tracker makes the same bet).
  */
-function olderThan(a: KubernetesObject, b: KubernetesObject): boolean {
-  const ra = Number(a.metadata?.resourceVersion);
-  const rb = Number(b.metadata?.resourceVersion);
+function olderThan(a: string | undefined, b: string | undefined): boolean {
+  const ra = Number(a);
+  const rb = Number(b);
   return Number.isSafeInteger(ra) && Number.isSafeInteger(rb) && ra < rb;
 }
 

@@ -1,18 +1,21 @@
 /**
  * The operator's writes to the Kubernetes API: server-side apply with one field manager, deletes, status
- * patches and Events. Every request is counted by verb, resource and status code. Reads come from the
+ * patches and Events. Plain JSON over kubeRequest with fixed resource paths (no discovery round trips, no
+ * typed (de)serialisation), each request counted by verb, resource and status code. Reads come from the
  * informer caches, never from here.
  */
-import * as k8s from '@kubernetes/client-node';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Event, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import {
+  apiVersion,
   group,
+  kind,
   plural,
   version,
   type ModelDeployment,
   type ModelDeploymentStatus,
 } from '../api/v1alpha1/schema.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { httpStatusOf, kubeRequest, KubeApiError } from './http.js';
 
 export const fieldManager = 'modelship-operator';
 
@@ -21,50 +24,47 @@ export interface ApplyOptions {
   dryRun?: boolean;
 }
 
+/** The kinds the operator writes, and where they live. */
+const resources: Record<string, { base: string; plural: string }> = {
+  'apps/v1/Deployment': { base: '/apis/apps/v1', plural: 'deployments' },
+  'v1/Service': { base: '/api/v1', plural: 'services' },
+  'policy/v1/PodDisruptionBudget': { base: '/apis/policy/v1', plural: 'poddisruptionbudgets' },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    base: '/apis/autoscaling/v2',
+    plural: 'horizontalpodautoscalers',
+  },
+  'v1/Event': { base: '/api/v1', plural: 'events' },
+  [`${group}/${version}/ModelDeployment`]: { base: `/apis/${group}/${version}`, plural },
+};
+
+function resourceFor(obj: KubernetesObject): { base: string; plural: string } {
+  const r = resources[`${obj.apiVersion}/${obj.kind}`];
+  if (!r) throw new Error(`the operator does not write ${obj.apiVersion}/${obj.kind}`);
+  return r;
+}
+
+function objectPath(obj: KubernetesObject, suffix = ''): string {
+  const r = resourceFor(obj);
+  const ns = encodeURIComponent(obj.metadata!.namespace!);
+  return `${r.base}/namespaces/${ns}/${r.plural}/${encodeURIComponent(obj.metadata!.name!)}${suffix}`;
+}
+
 /** An HTTP status from the API server, or 0 for a transport failure. */
 export function statusCodeOf(err: unknown): number {
-  if (err instanceof k8s.ApiException) return err.code;
-  const code =
-    (err as { code?: unknown; statusCode?: unknown }).statusCode ?? (err as { code?: unknown }).code;
-  return typeof code === 'number' ? code : 0;
+  return httpStatusOf(err) ?? 0;
 }
 
 /** A short, loggable reason from an API error (the Status message, not the whole body). */
 export function messageOf(err: unknown): string {
-  if (err instanceof k8s.ApiException) {
-    const body = (typeof err.body === 'string' ? safeParse(err.body) : err.body) as
-      { message?: string } | undefined;
-    return `${err.code}: ${body?.message ?? 'request failed'}`;
-  }
+  if (err instanceof KubeApiError) return `${err.statusCode}: ${err.message}`;
   return (err as Error).message;
 }
 
-function safeParse(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return { message: s.slice(0, 300) };
-  }
-}
-
-/** Turns client-node's typed response (with Date objects) back into plain JSON as the API serves it. */
-function plain<T>(o: T): T {
-  return JSON.parse(JSON.stringify(o)) as T;
-}
-
 export class KubeClient {
-  private readonly objects: k8s.KubernetesObjectApi;
-  private readonly custom: k8s.CustomObjectsApi;
-  private readonly core: k8s.CoreV1Api;
-
   constructor(
-    kc: k8s.KubeConfig,
+    private readonly kc: KubeConfig,
     private readonly metrics: OperatorMetrics,
-  ) {
-    this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
-  }
+  ) {}
 
   private async track<T>(verb: string, resource: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -79,25 +79,26 @@ export class KubeClient {
 
   /** Server-side apply, forcing ownership of the fields we set; returns the object as the server stored it. */
   async apply<T extends KubernetesObject>(obj: T, opts: ApplyOptions = {}): Promise<T> {
-    const verb = opts.dryRun ? 'apply-dry-run' : 'apply';
-    const result = await this.track(verb, resourceOf(obj), () =>
-      this.objects.patch(
-        obj,
-        undefined,
-        opts.dryRun ? 'All' : undefined,
-        fieldManager,
-        true,
-        k8s.PatchStrategy.ServerSideApply,
-      ),
-    );
-    return plain(result) as T;
+    return this.track(opts.dryRun ? 'apply-dry-run' : 'apply', resourceFor(obj).plural, async () => {
+      return (await kubeRequest(this.kc, {
+        method: 'PATCH',
+        path: objectPath(obj),
+        query: { fieldManager, force: true, dryRun: opts.dryRun ? 'All' : undefined },
+        contentType: 'application/apply-patch+yaml', // JSON is valid YAML
+        body: obj,
+      })) as T;
+    });
   }
 
   /** Deletes in the background (dependents by garbage collection). False when it was already gone. */
   async delete(obj: KubernetesObject): Promise<boolean> {
     try {
-      await this.track('delete', resourceOf(obj), () =>
-        this.objects.delete(obj, undefined, undefined, undefined, undefined, 'Background'),
+      await this.track('delete', resourceFor(obj).plural, () =>
+        kubeRequest(this.kc, {
+          method: 'DELETE',
+          path: objectPath(obj),
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+        }),
       );
       return true;
     } catch (err) {
@@ -106,43 +107,36 @@ export class KubeClient {
     }
   }
 
-  /** Replaces status through the status subresource (the spec cannot change this way). */
+  /**
+   * Replaces status through the status subresource (the spec cannot change this way). The resourceVersion
+   * makes it a compare-and-swap against the status it was computed from: a 409 means "look again".
+   */
   async patchStatus(md: ModelDeployment, status: ModelDeploymentStatus): Promise<void> {
     await this.track('patch-status', plural, () =>
-      this.custom.patchNamespacedCustomObjectStatus(
-        {
-          group,
-          version,
-          plural,
-          namespace: md.metadata.namespace!,
-          name: md.metadata.name!,
-          // resourceVersion makes this a compare-and-swap against the status we computed from.
-          body: { metadata: { resourceVersion: md.metadata.resourceVersion }, status },
-        },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      ),
+      kubeRequest(this.kc, {
+        method: 'PATCH',
+        path: objectPath({ apiVersion, kind, metadata: md.metadata }, '/status'),
+        contentType: 'application/merge-patch+json',
+        body: { metadata: { resourceVersion: md.metadata.resourceVersion }, status },
+      }),
     );
   }
 
-  async createEvent(event: k8s.CoreV1Event): Promise<k8s.CoreV1Event> {
-    return this.track('create', 'events', () =>
-      this.core.createNamespacedEvent({ namespace: event.metadata!.namespace!, body: event }),
+  async createEvent(event: CoreV1Event): Promise<void> {
+    const ns = encodeURIComponent(event.metadata!.namespace!);
+    await this.track('create', 'events', () =>
+      kubeRequest(this.kc, { method: 'POST', path: `/api/v1/namespaces/${ns}/events`, body: event }),
     );
   }
 
   async patchEvent(namespace: string, name: string, patch: object): Promise<void> {
     await this.track('patch', 'events', () =>
-      this.core.patchNamespacedEvent(
-        { namespace, name, body: patch },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      ),
+      kubeRequest(this.kc, {
+        method: 'PATCH',
+        path: objectPath({ apiVersion: 'v1', kind: 'Event', metadata: { namespace, name } }),
+        contentType: 'application/merge-patch+json',
+        body: patch,
+      }),
     );
   }
-}
-
-/** Lower-case plural-ish resource label for metrics, from the kind. */
-export function resourceOf(obj: KubernetesObject): string {
-  const kind = obj.kind ?? 'unknown';
-  const lower = kind.toLowerCase();
-  return lower.endsWith('s') ? `${lower}es` : lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
 }

@@ -18,7 +18,9 @@ export class KubeApiError extends Error {
 }
 
 export interface KubeRequest {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Content type of the body. @default 'application/json' (PATCH needs a patch type, e.g. 'application/apply-patch+yaml') */
+  contentType?: string;
   /** Path below the server URL, e.g. "/api/v1/namespaces/default/configmaps". */
   path: string;
   /** Query parameters; undefined values are left out. */
@@ -51,7 +53,7 @@ export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<unk
   options.headers = {
     ...(options.headers ?? {}),
     Accept: 'application/json',
-    ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    ...(body === undefined ? {} : { 'Content-Type': req.contentType ?? 'application/json' }),
   };
   options.signal = req.signal;
   options.timeout = req.timeoutMs ?? 60_000;

@@ -43,6 +43,21 @@ export interface InformerOptions<T> {
   random?: () => number;
   /** Replaces the API server access (unit tests). */
   transport?: InformerTransport<T>;
+  /**
+   * Applied to every object before it is cached (and before handlers see it), e.g. `stripManagedFields`,
+   * so that the cache holds only what readers use. Must be pure and keep metadata.name/namespace/resourceVersion.
+   */
+  transform?: (obj: T) => T;
+}
+
+/**
+ * Drops metadata.managedFields: often the largest part of an object and never read by the operator
+ * (controller-runtime's default cache transform does the same).
+ */
+export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (!obj.metadata?.managedFields) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 /** Handlers by event. `update` receives the new object first, then the one it replaces. */
@@ -94,6 +109,7 @@ export class Informer<T extends KubernetesObject> {
     });
     const clock = o.clock ?? realClock;
     const random = o.random ?? Math.random;
+    const transform = o.transform;
     this.reflectors = scopes.map(
       (namespace) =>
         new Reflector<T>({
@@ -108,8 +124,9 @@ export class Informer<T extends KubernetesObject> {
           watchStallGraceMs: o.watchStallGraceMs ?? 30_000,
           healthyWatchMs: o.healthyWatchMs ?? 10_000,
           backoff: o.backoff ?? { initialMs: 200, maxMs: 30_000, factor: 2, jitter: 0.2 },
-          onList: (items) => this.apply(this.cache.replace(items, namespace)),
-          onEvent: (type, obj) => this.apply(this.deltaOf(type, obj)),
+          onList: (items) =>
+            this.apply(this.cache.replace(transform ? items.map(transform) : items, namespace)),
+          onEvent: (type, obj) => this.apply(this.deltaOf(type, transform ? transform(obj) : obj)),
           onSynced: () => this.markSynced(namespace),
           onRestart: (reason, phase, delayMs, err) => this.onRestart(namespace, reason, phase, delayMs, err),
         }),

@@ -2,36 +2,44 @@
  * Has anyone changed what the operator applied? Server-side apply already merges, so the only question
  * before writing is whether a write would change anything. The comparison is against the server's own
  * rendering of our last apply (its response, or a dry-run), so defaulting and normalisation (quantities,
- * protocol: TCP, ...) never look like drift. Pure.
+ * protocol: TCP, ...) never look like drift. Only a fingerprint of that rendering is kept, projected onto the
+ * fields we set, so memory stays small however large the objects are. Pure.
  */
-import { isDeepStrictEqual } from 'node:util';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../desired/names.js';
 
 /** Top-level fields the API server owns or list responses omit. */
 const skippedTopLevel = new Set(['apiVersion', 'kind', 'status']);
 
 /**
- * True when, at every path `desired` sets, `observed` holds the same value as `applied` (the server's
- * rendering of `desired`). Fields set by others (extra labels, extra list entries after ours, status)
- * are not our business and are ignored.
+ * The part of `obj` at the paths `desired` sets: fields set by others (extra labels, extra list entries after
+ * ours, status) are not our business and are left out. Arrays are compared by position up to our length.
  */
-export function matchesApplied(desired: unknown, applied: unknown, observed: unknown, top = true): boolean {
+export function project(desired: unknown, obj: unknown, top = true): unknown {
   if (Array.isArray(desired)) {
-    if (!Array.isArray(applied) || !Array.isArray(observed)) return isDeepStrictEqual(applied, observed);
-    if (observed.length < desired.length) return false;
-    return desired.every((d, i) => matchesApplied(d, applied[i], observed[i], false));
+    if (!Array.isArray(obj)) return obj;
+    return desired.map((d, i) => project(d, obj[i], false));
   }
   if (desired !== null && typeof desired === 'object') {
-    if (!isObject(applied) || !isObject(observed)) return isDeepStrictEqual(applied, observed);
-    return Object.entries(desired).every(
-      ([k, v]) =>
-        v === undefined ||
-        (top && skippedTopLevel.has(k)) ||
-        matchesApplied(v, applied[k], observed[k], false),
-    );
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return obj;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(desired)) {
+      if (v === undefined || (top && skippedTopLevel.has(k))) continue;
+      out[k] = project(v, (obj as Record<string, unknown>)[k], false);
+    }
+    return out;
   }
-  return isDeepStrictEqual(applied, observed);
+  return obj;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
+/** A short digest of `obj` restricted to the fields `desired` sets. */
+export function fingerprint(desired: unknown, obj: unknown): string {
+  return createHash('sha256')
+    .update(canonicalJson(project(desired, obj)))
+    .digest('base64url');
+}
+
+/** True when, at every path `desired` sets, `observed` holds what the server made of our apply (`applied`). */
+export function matchesApplied(desired: unknown, applied: unknown, observed: unknown): boolean {
+  return fingerprint(desired, applied) === fingerprint(desired, observed);
 }

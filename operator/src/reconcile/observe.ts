@@ -75,3 +75,12 @@ export function observe(md: ModelDeployment, owned: OwnedObjects, caches: Caches
     lastStableRevision: md.status?.stable?.revision,
   };
 }
+
+/** What the operator reads of a pod (metadata and status): the cache keeps only this. */
+export function podSummary(pod: V1Pod): V1Pod {
+  const { name, namespace, labels, deletionTimestamp, resourceVersion, uid } = pod.metadata ?? {};
+  return {
+    metadata: { name, namespace, labels, deletionTimestamp, resourceVersion, uid },
+    status: pod.status,
+  };
+}
