@@ -93,7 +93,8 @@ async function main(): Promise<void> {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 
-    const rssOf = (m: string) => Number(/^modelship_operator_process_resident_memory_bytes (\d+)/m.exec(m)?.[1] ?? NaN);
+    const rssOf = (m: string) =>
+      Number(/^modelship_operator_process_resident_memory_bytes (\d+)/m.exec(m)?.[1] ?? NaN);
     results.operatorRssMbIdle = rssOf(await operator.metrics()) / 1024 / 1024;
 
     // 1. latency, one at a time

@@ -158,7 +158,9 @@ function argsFromEnv(cmd: Command, env: NodeJS.ProcessEnv): string[] {
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const cmd = buildCommand(env);
   const [node, script, ...rest] = argv;
-  cmd.parse([node ?? 'node', script ?? 'modelship-operator', ...argsFromEnv(cmd, env), ...rest], { from: 'node' });
+  cmd.parse([node ?? 'node', script ?? 'modelship-operator', ...argsFromEnv(cmd, env), ...rest], {
+    from: 'node',
+  });
   const o = cmd.opts<Record<string, unknown>>();
   if ((o.renewDeadlineMs as number) >= (o.leaseDurationMs as number)) {
     cmd.error('--renew-deadline-ms must be shorter than --lease-duration-ms');

@@ -46,6 +46,8 @@ export class Controller {
       namespaces: o.namespaces,
       logger: o.logger,
       registry: o.metrics.registry,
+      // managedFields are often half of an object and never read here.
+      transform: stripManagedFields,
     };
     // Owned kinds are watched with the managed-by selector: the operator caches only its own objects.
     const owned = <T extends KubernetesObject>(

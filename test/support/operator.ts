@@ -100,7 +100,9 @@ export interface StartOptions {
 export async function startOperator(o: StartOptions): Promise<OperatorProcess> {
   const metricsPort = await freePort();
   const healthPort = await freePort();
-  const entry = o.compiled ? [join(repoRoot, 'dist/operator/src/main.js')] : ['--import', 'tsx', join(repoRoot, 'operator/src/main.ts')];
+  const entry = o.compiled
+    ? [join(repoRoot, 'dist/operator/src/main.js')]
+    : ['--import', 'tsx', join(repoRoot, 'operator/src/main.ts')];
   const args = [
     ...(o.nodeArgs ?? []),
     ...entry,

@@ -1,0 +1,3 @@
+module modelship.dev/bench/loadgen
+
+go 1.21

@@ -1,0 +1,138 @@
+// loadgen: a closed-loop HTTP load generator for bench/server. Each of -c connections sends the same POST body
+// back to back for -d after a -warmup, and the tool prints one JSON object: requests, errors, rates and
+// latency percentiles. Written in Go (standard library only) so that, pinned to its own core, it is not the
+// bottleneck of the Node servers it measures.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type headers []string
+
+func (h *headers) String() string     { return strings.Join(*h, ",") }
+func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
+
+type result struct {
+	Connections int            `json:"connections"`
+	Requests    int            `json:"requests"`
+	Errors      int            `json:"errors"`
+	Seconds     float64        `json:"seconds"`
+	RequestsPS  float64        `json:"requestsPerSecond"`
+	P50Ms       float64        `json:"p50Ms"`
+	P99Ms       float64        `json:"p99Ms"`
+	Statuses    map[string]int `json:"statuses"`
+	FirstError  string         `json:"firstError,omitempty"`
+}
+
+func main() {
+	url := flag.String("url", "", "target URL")
+	bodyFile := flag.String("body", "", "file with the request body")
+	conns := flag.Int("c", 1, "concurrent connections")
+	duration := flag.Duration("d", 5*time.Second, "measured duration")
+	warmup := flag.Duration("warmup", time.Second, "unmeasured warm-up")
+	var hdrs headers
+	flag.Var(&hdrs, "H", "header 'Name: value' (repeatable)")
+	flag.Parse()
+	body, err := os.ReadFile(*bodyFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, DisableCompression: true}
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+
+	var measuring atomic.Bool
+	var stop atomic.Bool
+	var mu sync.Mutex
+	latencies := make([]time.Duration, 0, 1<<20)
+	statuses := map[string]int{}
+	errors := 0
+	firstError := ""
+	var wg sync.WaitGroup
+	for i := 0; i < *conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1<<16)
+			localStatuses := map[string]int{}
+			localErrors := 0
+			localFirst := ""
+			for !stop.Load() {
+				req, _ := http.NewRequest("POST", *url, bytes.NewReader(body))
+				for _, h := range hdrs {
+					k, v, _ := strings.Cut(h, ":")
+					req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+				}
+				start := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				elapsed := time.Since(start)
+				if !measuring.Load() {
+					continue
+				}
+				if err != nil {
+					localErrors++
+					if localFirst == "" {
+						localFirst = err.Error()
+					}
+					continue
+				}
+				localStatuses[fmt.Sprint(resp.StatusCode)]++
+				if resp.StatusCode != 200 {
+					localErrors++
+					continue
+				}
+				local = append(local, elapsed)
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			for k, v := range localStatuses {
+				statuses[k] += v
+			}
+			errors += localErrors
+			if firstError == "" {
+				firstError = localFirst
+			}
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(*warmup)
+	measuring.Store(true)
+	began := time.Now()
+	time.Sleep(*duration)
+	measuring.Store(false)
+	seconds := time.Since(began).Seconds()
+	stop.Store(true)
+	wg.Wait()
+
+	sort.Slice(latencies, func(a, b int) bool { return latencies[a] < latencies[b] })
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		i := int(p * float64(len(latencies)-1))
+		return float64(latencies[i].Microseconds()) / 1000
+	}
+	out := result{
+		Connections: *conns, Requests: len(latencies), Errors: errors, Seconds: seconds,
+		RequestsPS: float64(len(latencies)) / seconds, P50Ms: pct(0.50), P99Ms: pct(0.99),
+		Statuses: statuses, FirstError: firstError,
+	}
+	enc := json.NewEncoder(os.Stdout)
+	_ = enc.Encode(out)
+}

@@ -1,0 +1,363 @@
+/**
+ * `make bench-server`: the serving runtime against its limit and against the naive wrapper, in one run, on the same
+ * CPUs. Servers and the in-process limit run pinned to CPU 0 (taskset), the load generator (bench/server/loadgen,
+ * Go) to CPU 1, onnxruntime at one intra-op thread. Models are generated here (no downloads):
+ *   tabular: 30 features, dense 64 and 32, 3 classes;  matmul: four 1024x1024 MatMul layers.
+ * Every request carries one row. Prints a table and writes bench/results/server-<time>.json.
+ * BENCH_SECONDS (default 5) sets the measured seconds per point.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchTabularModel, matmulModel } from '../../test/fixtures/onnx/models.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const HERE = fileURLToPath(new URL('./', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = [1, 8, 64];
+const LIMIT_BATCHES = [1, 8, 16, 32, 64, 128, 256];
+/** The server's settings for the run; everything else is the runtime's default (max queue delay 2 ms...). */
+const SERVER_ENV = { MODELSHIP_INTRA_OP_THREADS: '1', MODELSHIP_MAX_BATCH_SIZE: '64' };
+
+const pinned = canPin();
+const work = mkdtempSync(join(tmpdir(), 'modelship-bench-'));
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface ModelCase {
+  name: string;
+  input: string;
+  features: number;
+  bytes: Uint8Array;
+}
+interface Point {
+  model: string;
+  /** 'modelship' runs the defaults (max queue delay 2 ms); 'modelship-delay0' dispatches as soon as a batch slot is free. */
+  server: 'naive' | 'modelship' | 'modelship-delay0';
+  body: 'json' | 'binary';
+  connections: number;
+  rowsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  /** Against the best batch size of the sweep. */
+  ratioToLimit?: number;
+  /** Against batch 64: the largest batch 64 connections of one-row requests can form. */
+  ratioToLimitAt64?: number;
+  ratioToNaive?: number;
+}
+
+function canPin(): boolean {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return cpus().length >= 2;
+  } catch {
+    return false;
+  }
+}
+
+function onCpu(cpu: number, cmd: string, args: string[]): [string, string[]] {
+  return pinned ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+function buildLoadgen(): string {
+  const out = join(work, 'loadgen');
+  execFileSync('go', ['build', '-o', out, '.'], {
+    cwd: join(HERE, 'loadgen'),
+    stdio: 'inherit',
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+  return out;
+}
+
+function bodies(m: ModelCase): { json: string; binary: string; headerLength: number } {
+  const row = Float32Array.from({ length: m.features }, (_, i) => Math.sin(i + 1));
+  const json = join(work, `${m.name}.json`);
+  writeFileSync(
+    json,
+    JSON.stringify({
+      inputs: [{ name: m.input, shape: [1, m.features], datatype: 'FP32', data: Array.from(row) }],
+    }),
+  );
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        {
+          name: m.input,
+          shape: [1, m.features],
+          datatype: 'FP32',
+          parameters: { binary_data_size: row.byteLength },
+        },
+      ],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  const binary = join(work, `${m.name}.bin`);
+  writeFileSync(binary, Buffer.concat([header, Buffer.from(row.buffer)]));
+  return { json, binary, headerLength: header.byteLength };
+}
+
+function limit(m: ModelCase, path: string): { batch: number; rowsPerSecond: number }[] {
+  const [cmd, args] = onCpu(0, process.execPath, [
+    '--import',
+    'tsx',
+    join(HERE, 'raw-ort.ts'),
+    path,
+    m.input,
+    String(m.features),
+    LIMIT_BATCHES.join(','),
+    String(Math.max(1, SECONDS / 2)),
+    '1',
+  ]);
+  return JSON.parse(execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!);
+}
+
+async function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  readyUrl: string,
+): Promise<ChildProcess> {
+  const [cmd, full] = onCpu(0, process.execPath, args);
+  const child = spawn(cmd, full, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.add(child);
+  for (let i = 0; i < 600; i++) {
+    const ok = await fetch(readyUrl, { method: readyUrl.endsWith('/infer') ? 'POST' : 'GET' }).then(
+      (r) => r.status < 500,
+      () => false,
+    );
+    if (ok) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server ${args.join(' ')} never became ready`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  children.delete(child);
+}
+
+function load(loadgen: string, url: string, body: string, connections: number, headers: string[]) {
+  const [cmd, args] = onCpu(1, loadgen, [
+    '-url',
+    url,
+    '-body',
+    body,
+    '-c',
+    String(connections),
+    '-d',
+    `${SECONDS}s`,
+    '-warmup',
+    '1s',
+    ...headers.flatMap((h) => ['-H', h]),
+  ]);
+  const r = JSON.parse(
+    execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, GOMAXPROCS: '1' } }),
+  );
+  return {
+    rowsPerSecond: r.requestsPerSecond as number,
+    p50Ms: r.p50Ms as number,
+    p99Ms: r.p99Ms as number,
+    errors: r.errors as number,
+  };
+}
+
+async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits: Record<string, unknown>) {
+  const path = join(work, `${m.name}.onnx`);
+  writeFileSync(path, m.bytes);
+  const files = bodies(m);
+  console.error(`[${m.name}] limit: raw onnxruntime-node, batch sizes ${LIMIT_BATCHES.join(', ')}`);
+  const sweep = limit(m, path);
+  const best = sweep.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
+  limits[m.name] = { sweep, best };
+
+  console.error(`[${m.name}] naive Express baseline`);
+  const naive = await startProcess(
+    ['--import', 'tsx', join(HERE, 'naive-server.ts'), path, '18181', '1'],
+    {},
+    'http://127.0.0.1:18181/v2/models/x/infer',
+  );
+  const naiveByConn = new Map<number, Point>();
+  for (const c of CONNECTIONS) {
+    const p: Point = {
+      model: m.name,
+      server: 'naive',
+      body: 'json',
+      connections: c,
+      ...load(loadgen, `http://127.0.0.1:18181/v2/models/${m.name}/infer`, files.json, c, [
+        'Content-Type: application/json',
+      ]),
+    };
+    naiveByConn.set(c, p);
+    points.push(p);
+  }
+  await stop(naive);
+
+  for (const variant of ['modelship', 'modelship-delay0'] as const) {
+    console.error(`[${m.name}] ${variant}`);
+    const server = await startProcess(
+      ['--import', 'tsx', join(ROOT, 'server-image/src/cli.ts'), 'serve'],
+      {
+        ...SERVER_ENV,
+        ...(variant === 'modelship-delay0' ? { MODELSHIP_MAX_QUEUE_DELAY_MS: '0' } : {}),
+        MODELSHIP_MODEL_NAME: m.name,
+        MODELSHIP_MODEL_URI: path,
+        MODELSHIP_PORT: '18182',
+        MODELSHIP_METRICS_PORT: '18183',
+        MODELSHIP_HOST: '127.0.0.1',
+      },
+      'http://127.0.0.1:18182/v2/health/ready',
+    );
+    for (const body of ['json', 'binary'] as const) {
+      for (const c of CONNECTIONS) {
+        const headers =
+          body === 'json'
+            ? ['Content-Type: application/json']
+            : [`Inference-Header-Content-Length: ${files.headerLength}`];
+        const r = load(
+          loadgen,
+          `http://127.0.0.1:18182/v2/models/${m.name}/infer`,
+          body === 'json' ? files.json : files.binary,
+          c,
+          headers,
+        );
+        points.push({ model: m.name, server: variant, body, connections: c, ...r });
+      }
+    }
+    await stop(server);
+  }
+  for (const p of points.filter((q) => q.model === m.name)) {
+    p.ratioToLimit = p.rowsPerSecond / best.rowsPerSecond;
+    p.ratioToLimitAt64 = p.rowsPerSecond / sweep.find((s) => s.batch === 64)!.rowsPerSecond;
+    p.ratioToNaive = p.rowsPerSecond / naiveByConn.get(p.connections)!.rowsPerSecond;
+  }
+}
+
+function table(
+  points: Point[],
+  limits: Record<
+    string,
+    { best: { batch: number; rowsPerSecond: number }; sweep: { batch: number; rowsPerSecond: number }[] }
+  >,
+): string {
+  const rows = [
+    [
+      'model',
+      'server',
+      'body',
+      'conns',
+      'rows/s',
+      'p50 ms',
+      'p99 ms',
+      'x limit',
+      'x limit@64',
+      'x naive',
+      'errors',
+    ],
+  ];
+  for (const p of points)
+    rows.push([
+      p.model,
+      p.server,
+      p.body,
+      String(p.connections),
+      p.rowsPerSecond.toFixed(0),
+      p.p50Ms.toFixed(2),
+      p.p99Ms.toFixed(2),
+      (p.ratioToLimit ?? 0).toFixed(2),
+      (p.ratioToLimitAt64 ?? 0).toFixed(2),
+      (p.ratioToNaive ?? 0).toFixed(2),
+      String(p.errors),
+    ]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) =>
+    r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
+  );
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const [name, l] of Object.entries(limits))
+    lines.push(
+      `limit ${name}: ${l.sweep.map((s) => `batch ${s.batch}: ${s.rowsPerSecond.toFixed(0)}`).join(', ')} rows/s (best: batch ${l.best.batch})`,
+    );
+  return lines.join('\n');
+}
+
+function goals(points: Point[]): { goal: string; value: string; met: boolean }[] {
+  const find = (model: string, server: Point['server'], body: Point['body']) =>
+    points.find((p) => p.model === model && p.server === server && p.body === body && p.connections === 64)!;
+  const mm = find('matmul', 'modelship', 'binary');
+  const tab = find('tabular', 'modelship', 'json');
+  const tabNaive = find('tabular', 'naive', 'json');
+  return [
+    {
+      goal: 'matmul, binary, 64 conns: >= 0.60 x limit',
+      value: mm.ratioToLimit!.toFixed(2),
+      met: mm.ratioToLimit! >= 0.6,
+    },
+    {
+      goal: 'matmul, binary, 64 conns: >= 5 x naive',
+      value: mm.ratioToNaive!.toFixed(2),
+      met: mm.ratioToNaive! >= 5,
+    },
+    {
+      goal: 'tabular, JSON, 64 conns: >= 1.3 x naive',
+      value: tab.ratioToNaive!.toFixed(2),
+      met: tab.ratioToNaive! >= 1.3,
+    },
+    {
+      goal: 'tabular, JSON, 64 conns: p99 <= naive p99',
+      value: `${tab.p99Ms.toFixed(2)} vs ${tabNaive.p99Ms.toFixed(2)} ms`,
+      met: tab.p99Ms <= tabNaive.p99Ms,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  if (!pinned)
+    console.error(
+      'WARNING: taskset or a second CPU is missing: running unpinned, figures are not comparable',
+    );
+  const loadgen = buildLoadgen();
+  const models: ModelCase[] = [
+    { name: 'tabular', input: 'features', features: 30, bytes: benchTabularModel() },
+    { name: 'matmul', input: 'x', features: 1024, bytes: matmulModel(4, 1024) },
+  ];
+  const points: Point[] = [];
+  const limits: Record<
+    string,
+    { best: { batch: number; rowsPerSecond: number }; sweep: { batch: number; rowsPerSecond: number }[] }
+  > = {};
+  for (const m of models) await benchModel(m, loadgen, points, limits);
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, pinned },
+    settings: {
+      seconds: SECONDS,
+      rowsPerRequest: 1,
+      server: SERVER_ENV,
+      naive: 'express.json() + one session.run per request, 1 intra-op thread',
+    },
+    limits,
+    points,
+    goals: goals(points),
+  };
+  console.log(table(points, limits));
+  console.log('\ngoals:');
+  for (const g of result.goals) console.log(`  ${g.met ? 'MET    ' : 'NOT MET'}  ${g.goal}: ${g.value}`);
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `server-${result.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwrote ${file}`);
+}
+
+await main();

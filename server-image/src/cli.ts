@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * `modelship-server serve`: the serving runtime's entry point (the npm bin and the image's ENTRYPOINT).
+ * Exit codes: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when the model could not be loaded (or its
+ * onnxruntime worker died), 2 for bad flags.
+ */
+import { buildProgram } from './config.js';
+import { createLogger } from './logger.js';
+import { startServer } from './main.js';
+
+/** After a graceful stop, leftover handles must not keep a terminating pod alive. */
+const FORCED_EXIT_MS = 5_000;
+
+const program = buildProgram(async (config) => {
+  const logger = createLogger(config.logLevel, { model: config.modelName });
+  const server = await startServer(config, logger);
+  const stop = (signal: string, code: number) => {
+    logger.info('signal received', { signal });
+    void server.shutdown().then(() => exitSoon(code));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM', 0));
+  process.once('SIGINT', () => stop('SIGINT', 0));
+  const ok = await server.loaded;
+  if (!ok) {
+    logger.error('giving up: the model could not be loaded; exiting with status 1');
+    await server.shutdown();
+    exitSoon(1);
+    return;
+  }
+  void server.broken.then(async () => {
+    await server.shutdown();
+    exitSoon(1);
+  });
+});
+
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), FORCED_EXIT_MS).unref();
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,190 @@
+/**
+ * `modelship-server serve` configuration: every flag with its environment variable (env.ts) and default, parsed
+ * once into a typed ServerConfig that main.ts passes down. Nothing reads the environment anywhere else.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import * as ENV from './env.js';
+
+export interface ServerConfig {
+  modelName: string;
+  modelVersion: string;
+  modelUri: string;
+  modelSha256?: string;
+  host: string;
+  port: number;
+  metricsPort: number;
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  maxQueueSize: number;
+  maxConcurrentBatches: number;
+  intraOpThreads: number;
+  interOpThreads: number;
+  cacheDir: string;
+  pvcRoot: string;
+  maxModelBytes: number;
+  s3Endpoint?: string;
+  maxRequestBytes: number;
+  loadAttempts: number;
+  loadRetryDelayMs: number;
+  fetchTimeoutMs: number;
+  drainTimeoutMs: number;
+  logLevel: string;
+  revision: string;
+}
+
+const int =
+  (min: number, what = `an integer >= ${min}`, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`must be ${what}, got '${value}'`);
+    return n;
+  };
+
+const nonNegative = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`must be a number >= 0, got '${value}'`);
+  return n;
+};
+
+const sha256 = (value: string): string => {
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('must be 64 hexadecimal digits');
+  return value.toLowerCase();
+};
+
+const port = int(0, 'a port number 0-65535', 65535);
+
+/** The options of `serve`, in --help order. Each has an environment variable; flags win over variables. */
+function serveOptions(): Option[] {
+  const o = (flags: string, description: string, env: string): Option =>
+    new Option(flags, description).env(env);
+  return [
+    o('--model-name <name>', 'model name in the protocol URLs', ENV.MODEL_NAME).default('model'),
+    o(
+      '--model-version <version>',
+      'model version reported and accepted in /versions/{v}',
+      ENV.MODEL_VERSION,
+    ).default('1'),
+    o(
+      '--model-uri <uri>',
+      'model location: path, file://, http(s)://, s3://bucket/key, pvc://claim/path',
+      ENV.MODEL_URI,
+    ),
+    o(
+      '--model-sha256 <hex>',
+      'expected sha256 of the model file; a mismatch fails the load',
+      ENV.MODEL_SHA256,
+    ).argParser(sha256),
+    o('--host <address>', 'address to listen on', ENV.HOST).default('0.0.0.0'),
+    o('--port <port>', 'inference port (HTTP, Open Inference Protocol V2)', ENV.PORT)
+      .default(8080)
+      .argParser(port),
+    o('--metrics-port <port>', 'Prometheus metrics port (GET /metrics)', ENV.METRICS_PORT)
+      .default(9090)
+      .argParser(port),
+    o('--max-batch-size <rows>', 'most rows per batch; 1 disables batching', ENV.MAX_BATCH_SIZE)
+      .default(32)
+      .argParser(int(1)),
+    o(
+      '--max-queue-delay-ms <ms>',
+      'longest the oldest request waits for a fuller batch',
+      ENV.MAX_QUEUE_DELAY_MS,
+    )
+      .default(2)
+      .argParser(nonNegative),
+    o('--max-queue-size <requests>', 'most queued requests; more get 503 + Retry-After', ENV.MAX_QUEUE_SIZE)
+      .default(1024)
+      .argParser(int(1)),
+    o('--max-concurrent-batches <n>', 'batches that run at the same time', ENV.MAX_CONCURRENT_BATCHES)
+      .default(1)
+      .argParser(int(1)),
+    o(
+      '--intra-op-threads <n>',
+      "onnxruntime intra-op threads (0 = onnxruntime's default)",
+      ENV.INTRA_OP_THREADS,
+    )
+      .default(0)
+      .argParser(int(0)),
+    o(
+      '--inter-op-threads <n>',
+      "onnxruntime inter-op threads (0 = onnxruntime's default)",
+      ENV.INTER_OP_THREADS,
+    )
+      .default(0)
+      .argParser(int(0)),
+    o('--cache-dir <dir>', 'where downloaded models are stored', ENV.CACHE_DIR).default(
+      join(tmpdir(), 'modelship-cache'),
+    ),
+    o('--pvc-root <dir>', 'where pvc:// claims are mounted', ENV.PVC_ROOT).default('/mnt/pvc'),
+    o('--max-model-bytes <bytes>', 'largest model download', ENV.MAX_MODEL_BYTES)
+      .default(2 ** 31)
+      .argParser(int(1)),
+    o(
+      '--s3-endpoint <url>',
+      'S3-compatible endpoint for s3:// (else AWS_ENDPOINT_URL_S3 / AWS defaults)',
+      ENV.S3_ENDPOINT,
+    ),
+    o('--max-request-bytes <bytes>', 'largest request body; larger gets 413', ENV.MAX_REQUEST_BYTES)
+      .default(64 * 1024 * 1024)
+      .argParser(int(1)),
+    o('--load-attempts <n>', 'model load attempts before exiting non-zero', ENV.LOAD_ATTEMPTS)
+      .default(3)
+      .argParser(int(1)),
+    o(
+      '--load-retry-delay-ms <ms>',
+      'wait before the second load attempt, doubled after each',
+      ENV.LOAD_RETRY_DELAY_MS,
+    )
+      .default(2000)
+      .argParser(int(0)),
+    o('--fetch-timeout-ms <ms>', 'per-attempt model download timeout', ENV.FETCH_TIMEOUT_MS)
+      .default(300_000)
+      .argParser(int(1)),
+    o(
+      '--drain-timeout-ms <ms>',
+      'on SIGTERM, longest wait for in-flight and queued requests',
+      ENV.DRAIN_TIMEOUT_MS,
+    )
+      .default(30_000)
+      .argParser(int(0)),
+    o('--log-level <level>', 'error, warn, info or debug', ENV.LOG_LEVEL)
+      .default('info')
+      .choices(['error', 'warn', 'info', 'debug']),
+    o('--revision <revision>', "the pod's revision, a label on every metric", ENV.REVISION).default(''),
+  ];
+}
+
+/** The `modelship-server` program; `onServe` receives the parsed configuration. */
+export function buildProgram(onServe: (config: ServerConfig) => Promise<void> | void): Command {
+  const program = new Command('modelship-server')
+    .description(
+      'Serves one ONNX model over the Open Inference Protocol (V2), with dynamic batching and metrics',
+    )
+    .showHelpAfterError();
+  const serve = program
+    .command('serve')
+    .description('load the model, then serve it; every flag can also be set by its environment variable');
+  for (const option of serveOptions()) serve.addOption(option);
+  // Usage errors exit 2 (as a shell's builtins do), so they are told apart from a failed model load (1).
+  const exitCodes = (err: CommanderError): never => {
+    const ok =
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.help' ||
+      err.code === 'commander.version';
+    process.exit(ok ? 0 : 2);
+  };
+  program.exitOverride(exitCodes);
+  serve.exitOverride(exitCodes);
+  serve.action(async (opts: Record<string, unknown>) => {
+    await onServe(toConfig(opts, serve));
+  });
+  return program;
+}
+
+function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
+  if (typeof opts.modelUri !== 'string' || opts.modelUri === '')
+    cmd.error(`error: --model-uri (or ${ENV.MODEL_URI}) is required`, { exitCode: 2 });
+  return opts as unknown as ServerConfig;
+}

@@ -1,0 +1,120 @@
+/**
+ * The protocol's logic, independent of HTTP: health, metadata, statistics, configuration and inference by model
+ * name and version. Knows no HTTP types; http/app.ts maps its answers and errors to responses.
+ */
+import type { ServingMetrics } from './metrics.js';
+import { decodeInferRequest } from './protocol/v2/decode.js';
+import { encodeInferResponse, type EncodedBody } from './protocol/v2/encode.js';
+import { InferenceError, reasonOf } from './protocol/v2/errors.js';
+import { notReadyMessage, type ModelRegistry } from './repository/registry.js';
+
+export interface ServerInfo {
+  name: string;
+  version: string;
+}
+
+/** Protocol extensions this server implements (advertised in server metadata). */
+export const EXTENSIONS = ['binary_tensor_data', 'statistics', 'model_configuration', 'parameters'];
+
+/** The state the lifecycle (main.ts) shares with the data plane. */
+export interface Lifecycle {
+  /** True once SIGTERM arrived: readiness turns false, in-flight work continues. */
+  draining: boolean;
+}
+
+export class DataPlane {
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly metrics: ServingMetrics,
+    private readonly info: ServerInfo,
+    private readonly lifecycle: Lifecycle,
+  ) {}
+
+  /** Server readiness: every model ready and not shutting down. `error` says why not. */
+  serverReady(): { ready: boolean; error?: string } {
+    if (this.lifecycle.draining) return { ready: false, error: 'the server is shutting down' };
+    for (const entry of this.registry.all()) {
+      if (entry.state.phase !== 'ready') return { ready: false, error: notReadyMessage(entry) };
+    }
+    return { ready: true };
+  }
+
+  serverMetadata(): object {
+    return { name: this.info.name, version: this.info.version, extensions: EXTENSIONS };
+  }
+
+  /** Throws 404 for an unknown model or version, 503 with the reason when it is not ready (or draining). */
+  modelReady(name: string, version?: string): void {
+    this.registry.ready(name, version);
+    if (this.lifecycle.draining)
+      throw new InferenceError('unavailable', 'the server is shutting down', 'not_ready');
+  }
+
+  modelMetadata(name: string, version?: string): object {
+    // Metadata needs a loaded model; before that the 503 says why there is none.
+    const entry = this.registry.ready(name, version);
+    return {
+      name: entry.name,
+      versions: [entry.version],
+      platform: 'onnx_onnxv1',
+      inputs: entry.signature.inputs,
+      outputs: entry.signature.outputs,
+    };
+  }
+
+  /** Triton's statistics extension: all models, or one. */
+  modelStats(name?: string, version?: string): object {
+    const entries = name === undefined ? this.registry.all() : [this.registry.lookup(name, version)];
+    return { model_stats: entries.map((e) => e.stats.toJSON()) };
+  }
+
+  /** Triton's model configuration extension, enough for perf_analyzer and tritonclient. */
+  modelConfig(name: string, version?: string): object {
+    const entry = this.registry.ready(name, version);
+    const batching = entry.batchable === true && (entry.maxBatchSize ?? 0) > 1;
+    // Triton's config lists dims without the batch dimension when max_batch_size > 0.
+    const dims = (shape: number[]) => (batching ? shape.slice(1) : shape);
+    const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({
+      name: t.name,
+      data_type: `TYPE_${t.datatype === 'BYTES' ? 'STRING' : t.datatype}`,
+      dims: dims(t.shape),
+    });
+    return {
+      name: entry.name,
+      platform: 'onnxruntime_onnx',
+      backend: 'onnxruntime',
+      max_batch_size: batching ? entry.maxBatchSize : 0,
+      input: entry.signature.inputs.map(tensor),
+      output: entry.signature.outputs.map(tensor),
+      ...(batching
+        ? {
+            dynamic_batching: {
+              max_queue_delay_microseconds: Math.round((entry.maxQueueDelayMs ?? 0) * 1000),
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** Decode -> batcher -> onnxruntime -> encode. Errors are InferenceErrors carrying their status. */
+  async infer(
+    name: string,
+    version: string | undefined,
+    body: Uint8Array,
+    headerLength: number | undefined,
+  ): Promise<EncodedBody> {
+    const entry = this.registry.ready(name, version);
+    const request = decodeInferRequest(body, headerLength, entry.signature);
+    const result = await entry.runner.infer(request);
+    return encodeInferResponse(entry.name, entry.version, request.id, result, request.outputs);
+  }
+
+  /** Counts one inference request's outcome. Unknown model names are counted under '_unknown' (bounded labels). */
+  recordInference(name: string, error: unknown, seconds: number): void {
+    const entry = this.registry.all().find((e) => e.name === name);
+    const labels = entry ? { model: entry.name, version: entry.version } : { model: '_unknown', version: '' };
+    if (error === undefined) this.metrics.requestSucceeded(labels, seconds);
+    else this.metrics.requestFailed(labels, reasonOf(error), seconds);
+    entry?.stats.requestDone(error === undefined, seconds * 1000);
+  }
+}

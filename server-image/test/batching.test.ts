@@ -1,0 +1,219 @@
+/**
+ * @jest-environment ./server-image/test/support/onnx-environment.js
+ */
+/** Dynamic batching over real HTTP: same answers as one-by-one, the flush rules, the queue limit, unbatchable cases. */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import * as ort from 'onnxruntime-node';
+import {
+  addSubModel,
+  benchTabularModel,
+  fixedShapeModel,
+  variableLengthModel,
+} from '../../test/fixtures/onnx/models.js';
+import { getJson, postJson } from './support/client.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let servers: TestServer[] = [];
+async function serve(...args: Parameters<typeof startTestServer>): Promise<TestServer> {
+  const s = await startTestServer(...args);
+  servers.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  servers = [];
+});
+
+async function stats(s: TestServer, model: string) {
+  return (await getJson(`${s.base}/v2/models/${model}/stats`)).json.model_stats[0];
+}
+
+describe('batching', () => {
+  it('concurrent requests get the same answers as sequential in-process runs, in fewer executions', async () => {
+    const s = await serve(benchTabularModel(), { modelName: 't', maxQueueDelayMs: 20, maxBatchSize: 64 });
+    const session = await ort.InferenceSession.create(benchTabularModel());
+    const requests = Array.from({ length: 40 }, (_, i) => {
+      const rows = 1 + (i % 3);
+      return { rows, data: Array.from({ length: rows * 30 }, (_, j) => Math.cos(i * 31 + j)) };
+    });
+    const responses = await Promise.all(
+      requests.map((r) =>
+        postJson(`${s.base}/v2/models/t/infer`, {
+          inputs: [{ name: 'features', shape: [r.rows, 30], datatype: 'FP32', data: r.data }],
+        }),
+      ),
+    );
+    for (const [i, r] of requests.entries()) {
+      const ref = await session.run({
+        features: new ort.Tensor('float32', Float32Array.from(r.data), [r.rows, 30]),
+      });
+      expect(responses[i]!.status).toBe(200);
+      expect(responses[i]!.json.outputs[0]).toMatchObject({ name: 'probabilities', shape: [r.rows, 3] });
+      expect(responses[i]!.json.outputs[0].data).toEqual(Array.from(ref.probabilities!.data as Float32Array));
+      expect(responses[i]!.json.outputs[1].data).toEqual(
+        Array.from(ref.label!.data as BigInt64Array, Number),
+      );
+    }
+    await session.release();
+    const st = await stats(s, 't');
+    expect(st.inference_count).toBe(requests.reduce((n, r) => n + r.rows, 0));
+    expect(st.execution_count).toBeLessThan(requests.length);
+    expect(Math.max(...st.batch_stats.map((b: { batch_size: number }) => b.batch_size))).toBeGreaterThan(3);
+  });
+
+  it('flushes as soon as maxBatchSize rows are queued, without waiting for the delay', async () => {
+    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 4, maxQueueDelayMs: 60_000 });
+    const one = (k: number) => ({
+      inputs: [
+        { name: 'a', shape: [1, 4], datatype: 'FP32', data: [k, k, k, k] },
+        { name: 'b', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] },
+      ],
+      outputs: [{ name: 'sum' }],
+    });
+    const rs = await Promise.all([1, 2, 3, 4].map((k) => postJson(`${s.base}/v2/models/m/infer`, one(k))));
+    expect(rs.map((r) => r.json.outputs[0].data[0])).toEqual([2, 3, 4, 5]);
+    const st = await stats(s, 'm');
+    expect(st.execution_count).toBe(1);
+    expect(st.batch_stats).toEqual([expect.objectContaining({ batch_size: 4 })]);
+  });
+
+  it('flushes a partial batch once the oldest request has waited maxQueueDelayMs', async () => {
+    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 32, maxQueueDelayMs: 300 });
+    const body = {
+      inputs: [
+        { name: 'a', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] },
+        { name: 'b', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] },
+      ],
+    };
+    const rs = await Promise.all([1, 2].map(() => postJson(`${s.base}/v2/models/m/infer`, body)));
+    expect(rs.every((r) => r.status === 200)).toBe(true);
+    const st = await stats(s, 'm');
+    expect(st.execution_count).toBe(1);
+    // Neither request can have left the queue before the delay: queue time is at least 2 x 300 ms, minus timer slack.
+    expect(st.inference_stats.queue.ns).toBeGreaterThanOrEqual(2 * 295e6);
+  });
+
+  it('a full queue answers 503 with Retry-After at once', async () => {
+    const s = await serve(addSubModel(), {
+      modelName: 'm',
+      maxBatchSize: 1000,
+      maxQueueDelayMs: 1500,
+      maxQueueSize: 2,
+    });
+    const body = {
+      inputs: [
+        { name: 'a', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] },
+        { name: 'b', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] },
+      ],
+    };
+    const queued = [
+      postJson(`${s.base}/v2/models/m/infer`, body),
+      postJson(`${s.base}/v2/models/m/infer`, body),
+    ];
+    // Both queued requests wait for the 1.5 s delay; the third finds the queue full.
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const rejected = await postJson(`${s.base}/v2/models/m/infer`, body);
+    expect(rejected.status).toBe(503);
+    expect(rejected.headers['retry-after']).toBe('1');
+    expect(rejected.json.error).toMatch(/queue is full \(2 requests waiting\)/);
+    expect(Date.now() - started).toBeLessThan(1000); // refused at once, not after the queued ones ran
+    expect((await Promise.all(queued)).map((r) => r.status)).toEqual([200, 200]);
+    const metrics = (await (await fetch(`${s.metricsBase}/metrics`)).text()).split('\n');
+    expect(metrics).toContain(
+      'modelship_inference_request_failure_total{model="m",version="1",reason="queue_full",revision="test-rev"} 1',
+    );
+  });
+
+  it('requests with different trailing shapes run in separate batches, each correct', async () => {
+    const s = await serve(variableLengthModel(), { modelName: 'v', maxBatchSize: 64, maxQueueDelayMs: 500 });
+    const lengths = [3, 5, 3, 5, 3];
+    const rs = await Promise.all(
+      lengths.map((len, i) =>
+        postJson(`${s.base}/v2/models/v/infer`, {
+          inputs: [
+            {
+              name: 'x',
+              shape: [1, len],
+              datatype: 'FP32',
+              data: Array.from({ length: len }, (_, j) => i + j),
+            },
+          ],
+        }),
+      ),
+    );
+    rs.forEach((r, i) => {
+      expect(r.status).toBe(200);
+      expect(r.json.outputs[0].shape).toEqual([1, lengths[i]]);
+      expect(r.json.outputs[0].data).toEqual(Array.from({ length: lengths[i]! }, (_, j) => 2 * (i + j)));
+    });
+    const st = await stats(s, 'v');
+    expect(st.execution_count).toBe(2);
+    expect(st.batch_stats.map((b: { batch_size: number }) => b.batch_size)).toEqual([2, 3]);
+  });
+
+  it('requests asking for different outputs share a batch and each gets exactly what it asked for', async () => {
+    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 3, maxQueueDelayMs: 60_000 });
+    const req = (k: number, outputs?: string[]) => ({
+      inputs: [
+        { name: 'a', shape: [1, 4], datatype: 'FP32', data: [k, k, k, k] },
+        { name: 'b', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] },
+      ],
+      ...(outputs ? { outputs: outputs.map((name) => ({ name })) } : {}),
+    });
+    const [sum, diff, both] = await Promise.all([
+      postJson(`${s.base}/v2/models/m/infer`, req(10, ['sum'])),
+      postJson(`${s.base}/v2/models/m/infer`, req(20, ['diff'])),
+      postJson(`${s.base}/v2/models/m/infer`, req(30)),
+    ]);
+    expect(sum!.json.outputs).toEqual([
+      { name: 'sum', datatype: 'FP32', shape: [1, 4], data: [11, 12, 13, 14] },
+    ]);
+    expect(diff!.json.outputs).toEqual([
+      { name: 'diff', datatype: 'FP32', shape: [1, 4], data: [19, 18, 17, 16] },
+    ]);
+    expect(both!.json.outputs.map((o: { data: number[] }) => o.data)).toEqual([
+      [31, 32, 33, 34],
+      [29, 28, 27, 26],
+    ]);
+    expect((await stats(s, 'm')).execution_count).toBe(1);
+  });
+
+  it('a request whose inputs disagree on the first dimension runs alone and fails alone', async () => {
+    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 8, maxQueueDelayMs: 50 });
+    const good = {
+      inputs: [
+        { name: 'a', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] },
+        { name: 'b', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] },
+      ],
+    };
+    const bad = {
+      inputs: [
+        { name: 'a', shape: [2, 4], datatype: 'FP32', data: Array(8).fill(1) },
+        { name: 'b', shape: [3, 4], datatype: 'FP32', data: Array(12).fill(1) },
+      ],
+    };
+    const [r1, r2, r3] = await Promise.all(
+      [good, bad, good].map((b) => postJson(`${s.base}/v2/models/m/infer`, b)),
+    );
+    expect(r1!.status).toBe(200);
+    expect(r3!.status).toBe(200);
+    expect(r2!.status).toBe(400);
+    expect(r2!.json.error).toMatch(/onnxruntime could not run the model/);
+  });
+
+  it('a model without a dynamic first dimension runs one request per execution', async () => {
+    const s = await serve(fixedShapeModel([2, 3]), { modelName: 'f', maxBatchSize: 32, maxQueueDelayMs: 50 });
+    const rs = await Promise.all(
+      [1, 2, 3, 4, 5].map((k) =>
+        postJson(`${s.base}/v2/models/f/infer`, {
+          inputs: [{ name: 'x', shape: [2, 3], datatype: 'FP32', data: [k, k, k, k, k, k] }],
+        }),
+      ),
+    );
+    rs.forEach((r, i) => expect(r.json.outputs[0].data).toEqual(Array(6).fill(2 * (i + 1))));
+    const st = await stats(s, 'f');
+    expect(st.execution_count).toBe(5);
+    expect((await getJson(`${s.base}/v2/models/f/config`)).json.max_batch_size).toBe(0);
+  });
+});

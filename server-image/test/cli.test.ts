@@ -1,0 +1,77 @@
+/** The `modelship-server` command line: --help documents every flag with its variable and default; bad flags exit 2. */
+import { describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as ENV from '../src/env.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const run = promisify(execFile);
+
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      timeout: 30_000,
+    });
+    return { code: 0, ...r };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('modelship-server', () => {
+  it('serve --help lists every flag with its environment variable, and the defaults', async () => {
+    const { code, stdout } = await cli(['serve', '--help']);
+    expect(code).toBe(0);
+    const text = stdout.replace(/\s+/g, ' ');
+    for (const name of ENV.ALL_ENV_VARS) expect(text).toContain(`env: ${name}`);
+    for (const flag of [
+      '--model-name',
+      '--model-version',
+      '--model-uri',
+      '--port',
+      '--metrics-port',
+      '--max-batch-size',
+      '--max-queue-delay-ms',
+      '--max-queue-size',
+      '--intra-op-threads',
+      '--inter-op-threads',
+    ])
+      expect(text).toContain(flag);
+    expect(text).toMatch(/--port <port> .*\(default: 8080, env: MODELSHIP_PORT\)/);
+    expect(text).toMatch(/--metrics-port <port> .*\(default: 9090, env: MODELSHIP_METRICS_PORT\)/);
+    expect(text).toMatch(/--max-batch-size <rows> .*\(default: 32, env: MODELSHIP_MAX_BATCH_SIZE\)/);
+    expect(text).toMatch(/--max-queue-delay-ms <ms> .*\(default: 2, env: MODELSHIP_MAX_QUEUE_DELAY_MS\)/);
+    expect(text).toMatch(/--max-queue-size <requests> .*\(default: 1024, env: MODELSHIP_MAX_QUEUE_SIZE\)/);
+  }, 60_000);
+
+  it('top-level --help names the serve command', async () => {
+    const { code, stdout } = await cli(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/serve \[options\]/);
+  }, 60_000);
+
+  it.each([
+    [['serve'], {}, /--model-uri \(or MODELSHIP_MODEL_URI\) is required/],
+    [
+      ['serve', '--model-uri', '/m.onnx', '--max-batch-size', 'zero'],
+      {},
+      /--max-batch-size.*must be an integer >= 1, got 'zero'/,
+    ],
+    [['serve', '--model-uri', '/m.onnx'], { [ENV.PORT]: '99999x' }, /--port.*must be a port number/],
+    [['serve', '--model-uri', '/m.onnx', '--model-sha256', 'abc'], {}, /must be 64 hexadecimal digits/],
+  ])(
+    '%j with %j exits 2 with a clear message',
+    async (args, env, message) => {
+      const r = await cli(args, env as Record<string, string>);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    },
+    60_000,
+  );
+});
