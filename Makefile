@@ -65,7 +65,7 @@ verify-manifests: deps ## Fail when generated files differ from their sources
 
 # --- tests ---------------------------------------------------------------------------------------
 .PHONY: test
-test: lint typecheck verify-manifests test-unit test-server test-integration ## Everything CI runs
+test: lint typecheck verify-manifests test-unit test-server test-integration test-e2e ## Everything CI runs
 
 .PHONY: test-unit
 test-unit: deps ## Unit tests of pure logic
@@ -78,6 +78,10 @@ test-server: deps ## Serving runtime: real onnxruntime sessions over real HTTP
 .PHONY: test-integration
 test-integration: deps binaries ## Against a real kube-apiserver, etcd and kube-controller-manager
 	$(JEST) --selectProjects integration --runInBand
+
+.PHONY: test-e2e
+test-e2e: deps binaries ## On a real node (root): pods load models, serve traffic, switch versions under load
+	$(JEST) --selectProjects e2e --runInBand
 
 # --- serving runtime (server-image/) --------------------------------------------------------------
 .PHONY: bench-server

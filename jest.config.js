@@ -38,5 +38,14 @@ export default {
       globalSetup: '<rootDir>/test/integration/global-setup.js',
       globalTeardown: '<rootDir>/test/integration/global-teardown.js',
     },
+    {
+      ...common,
+      displayName: 'e2e',
+      // A real node (kubelet, containerd, kube-proxy, CoreDNS) with the project's own images: pods really run.
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/e2e/global-setup.js',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.js',
+      setupFilesAfterEnv: ['<rootDir>/test/e2e/setup-timeout.ts'],
+    },
   ],
 };

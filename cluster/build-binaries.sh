@@ -14,6 +14,7 @@ source "$here/versions.env"
 cache="${MODELSHIP_CACHE:-$HOME/.cache/modelship}"
 k8s_bin="$cache/kubernetes/$KUBE_VERSION/bin"
 etcd_bin="$cache/etcd/$ETCD_VERSION/bin"
+crictl_bin="$cache/cri-tools/$CRICTL_VERSION/bin"
 k8s_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 die() { echo "build-binaries: $*" >&2; exit 1; }
@@ -83,7 +84,18 @@ build_etcd() {
   rm -rf "$etcd_bin.tmp"; mv "$work/out" "$etcd_bin.tmp"; rm -rf "$etcd_bin"; mv "$etcd_bin.tmp" "$etcd_bin"
 }
 
+build_crictl() {
+  echo "build-binaries: building crictl $CRICTL_VERSION from source" >&2
+  local out="$crictl_bin.tmp"
+  rm -rf "$out"; mkdir -p "$out"
+  GOBIN="$out" CGO_ENABLED=0 GOFLAGS=-trimpath go install -ldflags "-s -w" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" \
+    || die "building crictl $CRICTL_VERSION failed (see the Go output above)"
+  rm -rf "$crictl_bin"; mv "$out" "$crictl_bin"
+}
+
 have_all "$k8s_bin" "${k8s_cmds[@]}" || build_kubernetes
 have_all "$etcd_bin" etcd || build_etcd
+have_all "$crictl_bin" crictl || build_crictl
 echo "KUBE_BIN_DIR=$k8s_bin"
 echo "ETCD_BIN_DIR=$etcd_bin"
+echo "CRICTL_BIN_DIR=$crictl_bin"

@@ -11,6 +11,8 @@ export interface Binaries {
   kubeProxy: string;
   kubectl: string;
   etcd: string;
+  /** CRI client, used to stop pods cleanly when a node is torn down. */
+  crictl: string;
   kubeVersion: string;
 }
 
@@ -28,6 +30,7 @@ export function binaryPaths(): Binaries {
     kubeProxy: join(k, 'kube-proxy'),
     kubectl: join(k, 'kubectl'),
     etcd: join(e, 'etcd'),
+    crictl: join(cacheDir(), 'cri-tools', v.CRICTL_VERSION!, 'bin', 'crictl'),
     kubeVersion,
   };
 }

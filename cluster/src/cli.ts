@@ -9,10 +9,17 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchCluster, stopCluster } from './launcher.js';
 import { localOperatorPid, stopLocalOperator } from './local-operator.js';
-import { isAlive, readState } from './state.js';
+import { unmountAll } from './node/host.js';
+import { isAlive, readState, type ClusterMode } from './state.js';
 import { repoRoot } from './versions.js';
 
 const dir = process.env.MODELSHIP_CLUSTER_DIR ?? join(repoRoot, '.cluster');
+// `node` (default): a real node that runs pods (needs root). `controlplane`: the API only, no root needed.
+const mode = (process.env.MODELSHIP_CLUSTER_MODE ?? 'node') as ClusterMode;
+if (mode !== 'node' && mode !== 'controlplane') {
+  console.error(`cluster: MODELSHIP_CLUSTER_MODE must be node or controlplane, not ${String(mode)}`);
+  process.exit(2);
+}
 
 function exportLine(kubeconfig: string): string {
   return `export KUBECONFIG=${kubeconfig}`;
@@ -30,9 +37,17 @@ async function up(): Promise<void> {
     }
     throw new Error(`a local cluster in ${dir} is ${existing.status}; run 'make cluster-down' first`);
   }
+  // A dead supervisor may have left a node's host changes behind: clean them before starting again.
+  if (existing) await stopCluster(dir);
   rmSync(dir, { recursive: true, force: true });
   const t0 = Date.now();
-  const state = await launchCluster({ dir });
+  const state = await launchCluster({
+    dir,
+    mode,
+    apiserverPort: process.env.MODELSHIP_APISERVER_PORT
+      ? Number(process.env.MODELSHIP_APISERVER_PORT)
+      : undefined,
+  });
   console.log(
     `Local cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: Kubernetes ${state.kubeVersion} at ${state.server}`,
   );
@@ -45,8 +60,15 @@ async function up(): Promise<void> {
 async function down(): Promise<void> {
   if (await stopLocalOperator(dir)) console.log('Stopped the operator that make demo started.');
   const stopped = await stopCluster(dir);
+  await unmountLeftovers(dir);
   rmSync(dir, { recursive: true, force: true });
   console.log(stopped ? 'Local cluster stopped; nothing left running.' : 'No local cluster was running.');
+}
+
+/** Nothing may stay mounted under the state folder before it is removed (rm would walk into a mount). */
+async function unmountLeftovers(d: string): Promise<void> {
+  const left = await unmountAll([d]);
+  if (left.length) throw new Error(`could not unmount ${left.join(', ')}; remove them by hand, then ${d}`);
 }
 
 function status(): void {

@@ -4,7 +4,13 @@ import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBinaries } from './binaries.js';
+import { writeFileSync } from 'node:fs';
+import { binaryPaths, ensureBinaries } from './binaries.js';
+import { cleanHost } from './node/teardown.js';
+import { ensureImages, type ImageId } from './images/index.js';
+import { defaultNodePorts } from './node/layout.js';
+import { checkHost, ensurePackages } from './node/prereqs.js';
+import type { ClusterMode } from './state.js';
 import { isAlive, readState, type ClusterState } from './state.js';
 
 export interface LaunchOptions {
@@ -14,10 +20,17 @@ export interface LaunchOptions {
   ownerPid?: number;
   /** Remove the state directory on shutdown. */
   ephemeral?: boolean;
-  /** A fixed apiserver port (default: a free one). */
+  /** A fixed apiserver port (default: a free one; 6443 for a node). */
   apiserverPort?: number;
+  /** `controlplane` (default): etcd, apiserver, controller-manager. `node`: plus a real node that runs pods. */
+  mode?: ClusterMode;
   timeoutMs?: number;
+  /** Progress lines (package installs, builds); default stderr. */
+  log?: (line: string) => void;
 }
+
+/** Images every node imports: the pod sandbox, DNS, and what Modelship's pods and tests run. */
+export const nodeImages: ImageId[] = ['pause', 'coredns', 'server', 'fileserver', 's3'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -33,14 +46,31 @@ function supervisorCommand(): string[] {
  * the cluster is usable. Rejects, with the reason and the component's log lines, if it fails to start.
  */
 export async function launchCluster(o: LaunchOptions = {}): Promise<ClusterState> {
+  const mode = o.mode ?? 'controlplane';
+  const log = o.log ?? ((line: string) => process.stderr.write(`cluster: ${line}\n`));
+  // A node's prerequisites are checked here, in the caller's terminal, before anything starts.
+  if (mode === 'node') {
+    await checkHost({ ...defaultNodePorts, ...(o.apiserverPort ? { apiserver: o.apiserverPort } : {}) });
+    await ensurePackages(log);
+  }
   await ensureBinaries();
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'modelship-cluster-'));
   mkdirSync(dir, { recursive: true });
+  if (mode === 'node') {
+    const built = await ensureImages(nodeImages, { log });
+    const coredns = built.find((b) => b.ref.includes('coredns'))!.ref;
+    const fileserver = built.find((b) => b.ref.includes('fileserver'))!.ref;
+    writeFileSync(
+      join(dir, 'images.json'),
+      JSON.stringify({ images: built.map((b) => ({ ref: b.ref, archive: b.archive })), coredns, fileserver }),
+    );
+  }
   const [cmd, ...args] = supervisorCommand();
   args.push('--dir', dir);
   if (o.ownerPid !== undefined) args.push('--owner-pid', String(o.ownerPid));
   if (o.ephemeral) args.push('--ephemeral');
   if (o.apiserverPort !== undefined) args.push('--apiserver-port', String(o.apiserverPort));
+  args.push('--mode', mode);
   const out = openSync(join(dir, 'supervisor.log'), 'a');
   // fd 3 is a pipe on which the supervisor reports once, "ready" or the start-up error, then closes it:
   // race-free even when an ephemeral supervisor removes its directory right after a failure.
@@ -50,7 +80,7 @@ export async function launchCluster(o: LaunchOptions = {}): Promise<ClusterState
     cwd: join(here, '..', '..'),
   });
   closeSync(out);
-  const timeoutMs = o.timeoutMs ?? 90_000;
+  const timeoutMs = o.timeoutMs ?? (mode === 'node' ? 240_000 : 90_000);
   const report = await readReport(child.stdio[3] as Readable, timeoutMs);
   child.unref();
   if (report === undefined) {
@@ -88,15 +118,22 @@ function readReport(stream: Readable, timeoutMs: number): Promise<string | undef
   });
 }
 
-/** Stops the cluster that owns `dir` and waits until every component is gone. */
-export async function stopCluster(dir: string, timeoutMs = 30_000): Promise<boolean> {
+/**
+ * Stops the cluster that owns `dir` and waits until every component is gone. For a node, the host is cleaned
+ * again afterwards (idempotent), which also repairs what a crashed supervisor left. False if nothing ran.
+ */
+export async function stopCluster(dir: string, timeoutMs = 180_000): Promise<boolean> {
   const state = readState(dir);
-  if (!state || !isAlive(state.supervisorPid)) return false;
-  process.kill(state.supervisorPid, 'SIGTERM');
-  await waitGone(state.supervisorPid, timeoutMs);
+  if (!state) return false;
+  const running = isAlive(state.supervisorPid);
+  if (running) {
+    process.kill(state.supervisorPid, 'SIGTERM');
+    await waitGone(state.supervisorPid, timeoutMs);
+  }
   // Belt and braces: the supervisor stops its components, but a component that ignored SIGTERM dies here.
   for (const c of state.components ?? []) if (c.pid && isAlive(c.pid)) process.kill(c.pid, 'SIGKILL');
-  return true;
+  if (state.mode === 'node') await cleanHost(dir, binaryPaths());
+  return running;
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<void> {

@@ -3,7 +3,10 @@
  * everything down on SIGTERM/SIGINT, or as soon as its owner process (a test run) disappears, so that an
  * interrupted or crashed test run leaves no process and no temporary directory behind.
  *
- *   supervisor --dir DIR [--owner-pid PID] [--ephemeral] [--apiserver-port N]
+ *   supervisor --dir DIR [--mode controlplane|node] [--owner-pid PID] [--ephemeral] [--apiserver-port N]
+ *
+ * Mode `node` adds a real node (containerd, kube-scheduler, kubelet, kube-proxy, CoreDNS; see node/) and undoes
+ * its host changes on the way out.
  *
  * Started detached by launcher.ts; not meant to be run by hand.
  */
@@ -11,11 +14,16 @@ import { closeSync, rmSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { binaryPaths } from './binaries.js';
 import { startControlPlane, stopComponents } from './controlplane.js';
+import { defaultNodePorts, type NodePorts } from './node/layout.js';
+import { readNodeImages, startNode } from './node/node.js';
+import { mountsUnder } from './node/host.js';
+import { cleanHost, stopPods } from './node/teardown.js';
 import { createPki } from './pki.js';
-import type { Component } from './process.js';
-import { isAlive, writeState, type ClusterState } from './state.js';
+import { stopComponent, type Component } from './process.js';
+import { isAlive, writeState, type ClusterMode, type ClusterState } from './state.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,12 +31,14 @@ const { values } = parseArgs({
     'owner-pid': { type: 'string' },
     ephemeral: { type: 'boolean', default: false },
     'apiserver-port': { type: 'string' },
+    mode: { type: 'string', default: 'controlplane' },
   },
 });
+const mode = values.mode as ClusterMode;
 const dir = values.dir!;
 const ownerPid = values['owner-pid'] ? Number(values['owner-pid']) : undefined;
 const started = Date.now();
-const state: ClusterState = { status: 'starting', supervisorPid: process.pid, dir, mode: 'controlplane' };
+const state: ClusterState = { status: 'starting', supervisorPid: process.pid, dir, mode };
 let components: Component[] = [];
 let stopping: Promise<void> | undefined;
 
@@ -53,8 +63,23 @@ async function shutdown(reason: string, exitCode: number): Promise<void> {
   stopping ??= (async () => {
     log(`stopping (${reason})`);
     if (state.status !== 'failed') writeState({ ...state, status: 'stopping' });
+    if (mode === 'node') {
+      // kubelet first (it would restart pods), then the pods through the CRI while containerd still runs.
+      for (const name of ['kube-proxy', 'kubelet']) {
+        const c = components.find((x) => x.name === name);
+        if (c) await stopComponent(c);
+      }
+      await stopPods(dir, binaryPaths());
+    }
     await stopComponents(components);
-    if (values.ephemeral) rmSync(dir, { recursive: true, force: true });
+    if (mode === 'node') {
+      const report = await cleanHost(dir, binaryPaths());
+      if (report.leftoverMounts.length) log(`mounts left behind: ${report.leftoverMounts.join(', ')}`);
+      if (report.unrestoredSysctls.length)
+        log(`sysctls not restored: ${report.unrestoredSysctls.join(', ')}`);
+    }
+    // Never remove a folder with something still mounted in it: rm would walk into the mounted filesystem.
+    if (values.ephemeral && mountsUnder([dir]).length === 0) rmSync(dir, { recursive: true, force: true });
     log('stopped');
     process.exit(exitCode);
   })();
@@ -70,8 +95,37 @@ async function main(): Promise<void> {
   await mkdir(pkiDir, { recursive: true });
   const pki = await createPki(pkiDir);
   const apiserverPort = values['apiserver-port'] ? Number(values['apiserver-port']) : undefined;
-  const cp = await startControlPlane({ binaries, pki, dir, network: 'loopback', apiserverPort });
+  const ports: NodePorts = { ...defaultNodePorts, ...(apiserverPort ? { apiserver: apiserverPort } : {}) };
+  const cp = await startControlPlane({
+    binaries,
+    pki,
+    dir,
+    network: mode === 'node' ? 'node' : 'loopback',
+    apiserverPort: mode === 'node' ? ports.apiserver : apiserverPort,
+  });
   components = cp.components;
+  if (mode === 'node') {
+    const { images, coredns, fileserver } = readNodeImages(dir);
+    await startNode(
+      {
+        dir,
+        binaries,
+        kubeconfig: cp.kubeconfig,
+        server: cp.server,
+        tls: {
+          ca: readFileSync(pki.caCert),
+          cert: readFileSync(pki.adminCert),
+          key: readFileSync(pki.adminKey),
+        },
+        ports,
+        images,
+        corednsImage: coredns,
+        fileserverImage: fileserver,
+        log,
+      },
+      components,
+    );
+  }
   Object.assign(state, {
     status: 'ready',
     kubeconfig: cp.kubeconfig,

@@ -125,10 +125,19 @@ export async function startServer(config: ServerConfig, logger?: Logger): Promis
       lifecycle.draining = true;
       metrics.setReady(labels, false);
       log.info('shutting down: readiness is false, draining in-flight requests', { inflight: app.inflight });
-      // Stop accepting connections; idle keep-alive ones close now, busy ones after their response.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const drained = Promise.all([app.whenIdle(), entry.runner?.whenIdle()]).then(() => true);
+      // Connections opened from now on are dropped at once (by now, after the pod's preStop delay, no Service
+      // routes new connections here). Open ones keep being served, every answer with `Connection: close`, until
+      // no request has arrived for DRAIN_QUIET_MS: a client in the middle of a keep-alive exchange gets its answer
+      // and a clean close instead of a reset racing its next request.
+      server.on('connection', (socket) => socket.destroy());
+      const drained = (async () => {
+        for (;;) {
+          await Promise.all([app.whenIdle(), entry.runner?.whenIdle()]);
+          const quietFor = performance.now() - app.lastActivity;
+          if (app.inflight === 0 && quietFor >= DRAIN_QUIET_MS) return true;
+          await new Promise((r) => setTimeout(r, Math.max(10, DRAIN_QUIET_MS - quietFor)));
+        }
+      })();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), config.drainTimeoutMs);
@@ -137,6 +146,8 @@ export async function startServer(config: ServerConfig, logger?: Logger): Promis
       clearTimeout(timer);
       if (!clean)
         log.warn('drain timeout reached; closing with requests still in flight', { inflight: app.inflight });
+      // Stop accepting, then close what is left (idle keep-alive connections; busy ones only after a timeout).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
       metricsServer.closeAllConnections();
@@ -148,6 +159,9 @@ export async function startServer(config: ServerConfig, logger?: Logger): Promis
 
   return { port, metricsPort, metrics, loaded, broken, shutdown };
 }
+
+/** How long the server must have had no request before it closes its connections on shutdown. */
+const DRAIN_QUIET_MS = 1000;
 
 async function listen(server: Server, port: number, host: string): Promise<void> {
   server.listen(port, host);

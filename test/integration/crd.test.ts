@@ -49,8 +49,10 @@ describe('installation', () => {
     expect(crd.spec.versions[0]!.subresources?.status).toEqual({});
   });
 
-  it('applies every file in examples/ cleanly', async () => {
-    const files = readdirSync(join(repoRoot, 'examples')).filter((f) => f.endsWith('.yaml'));
+  it('applies every file in examples/ (and examples/reference/) cleanly', async () => {
+    const files = readdirSync(join(repoRoot, 'examples'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(3);
     for (const f of files) {
       const r = await kubectl(['apply', '-n', ns, '-f', join(repoRoot, 'examples', f)]);

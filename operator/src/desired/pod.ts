@@ -13,7 +13,7 @@ import { revisionLabels, servedModelName } from './names.js';
 export const ports = { http: 8080, metrics: 9090 } as const;
 export const paths = { cache: '/var/cache/modelship', tmp: '/tmp', pvcRoot: '/mnt/pvc' } as const;
 /** The serving image's non-root user (server-image/Dockerfile). */
-export const serverUid = 10001;
+export const serverUid = 65532;
 
 /** Seconds a terminating pod keeps serving before SIGTERM, so endpoint removal reaches every kube-proxy first. */
 export const preStopDelaySeconds = 5;

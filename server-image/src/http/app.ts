@@ -50,6 +50,8 @@ const json = (status: number, value: unknown): Reply => ({
 export interface InferenceApp {
   handle(req: IncomingMessage, res: ServerResponse): void;
   readonly inflight: number;
+  /** performance.now() of the last request's start or end: how long the server has been quiet. */
+  readonly lastActivity: number;
   /** Resolves when no request is in progress. */
   whenIdle(): Promise<void>;
 }
@@ -119,6 +121,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
   }
 
   let inflight = 0;
+  let lastActivity = performance.now();
   let idleWaiters: (() => void)[] = [];
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -128,6 +131,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     inflight++;
+    lastActivity = performance.now();
     const header = req.headers['x-request-id'];
     const requestId =
       typeof header === 'string' && header.length > 0 && header.length <= 200 ? header : randomUUID();
@@ -153,6 +157,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
       opts.logger.error('failed to write a response', { requestId, error: String(err) });
     } finally {
       inflight--;
+      lastActivity = performance.now();
       if (inflight === 0) {
         const waiters = idleWaiters;
         idleWaiters = [];
@@ -186,6 +191,9 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
     handle,
     get inflight() {
       return inflight;
+    },
+    get lastActivity() {
+      return lastActivity;
     },
     whenIdle: () =>
       inflight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)),

@@ -1,0 +1,124 @@
+/**
+ * What a real node needs from the host, checked before anything starts, each failure with the fix.
+ * Missing Debian packages are installed when running as root with apt; nothing else is changed here.
+ */
+import { existsSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
+import { createServer } from 'node:net';
+import { run } from '../exec.js';
+import { linkExists } from './host.js';
+import { nodeNetwork, type NodePorts } from './layout.js';
+
+/** Debian packages by the command (or file) that shows they are installed. */
+export const requiredPackages: Record<string, string> = {
+  containerd: 'containerd',
+  runc: 'runc',
+  '/usr/lib/cni/bridge': 'containernetworking-plugins',
+  iptables: 'iptables',
+  conntrack: 'conntrack',
+  socat: 'socat',
+  buildah: 'buildah',
+  umoci: 'umoci',
+  skopeo: 'skopeo',
+  debootstrap: 'debootstrap',
+  '/bin/busybox': 'busybox-static',
+  gcc: 'gcc',
+};
+
+export class PrerequisiteError extends Error {
+  override name = 'PrerequisiteError';
+}
+
+async function has(commandOrPath: string): Promise<boolean> {
+  if (commandOrPath.startsWith('/')) return existsSync(commandOrPath);
+  return run('sh', ['-c', `command -v ${commandOrPath}`]).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function missingPackages(): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [probe, pkg] of Object.entries(requiredPackages)) if (!(await has(probe))) missing.push(pkg);
+  return [...new Set(missing)];
+}
+
+/** Installs missing packages with apt as root; throws with the list when that is not possible. */
+export async function ensurePackages(log: (line: string) => void): Promise<void> {
+  const missing = await missingPackages();
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0 || !(await has('apt-get'))) {
+    throw new PrerequisiteError(
+      `missing Debian packages: ${missing.join(' ')}. Install them (apt-get install -y ${missing.join(' ')}) and run this again.`,
+    );
+  }
+  log(`installing ${missing.join(' ')} with apt-get`);
+  try {
+    await run('apt-get', ['update', '-qq']);
+    await run('env', [
+      'DEBIAN_FRONTEND=noninteractive',
+      'apt-get',
+      'install',
+      '-y',
+      '-qq',
+      '--no-install-recommends',
+      ...missing,
+    ]);
+  } catch (err) {
+    throw new PrerequisiteError(
+      `could not install ${missing.join(' ')} with apt-get: ${(err as Error).message.slice(0, 500)}`,
+    );
+  }
+  const still = await missingPackages();
+  if (still.length) throw new PrerequisiteError(`still missing after apt-get install: ${still.join(' ')}`);
+}
+
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Everything but packages: root, cgroups, bridge netfilter, hostname, free ports, no other node. */
+export async function checkHost(ports: NodePorts): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new PrerequisiteError(
+      'a local node needs root: it runs containerd and kubelet, mounts volumes and changes iptables. Run as root (e.g. sudo make cluster-up); the control-plane-only tier (make test-integration) needs no root.',
+    );
+  }
+  if (!existsSync('/sys/fs/cgroup/memory') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    throw new PrerequisiteError(
+      'no cgroup filesystem at /sys/fs/cgroup (neither v1 memory controller nor v2): kubelet cannot run pods here.',
+    );
+  }
+  if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) {
+    throw new PrerequisiteError(
+      'bridge netfilter is not available (/proc/sys/net/bridge is missing): load br_netfilter (modprobe br_netfilter).',
+    );
+  }
+  const name = hostname();
+  const address = await lookup(name, { family: 4 }).catch(() => undefined);
+  if (address?.address !== '127.0.0.1') {
+    throw new PrerequisiteError(
+      `the hostname ${name} must resolve to 127.0.0.1 (the API server reaches the kubelet by node name; kubelet refuses a loopback node IP): add "127.0.0.1 ${name}" to /etc/hosts.`,
+    );
+  }
+  if (await linkExists(nodeNetwork.bridge)) {
+    throw new PrerequisiteError(
+      `a network bridge ${nodeNetwork.bridge} exists already: another local node may be running. Stop it (make cluster-down) first.`,
+    );
+  }
+  const busy: string[] = [];
+  for (const [what, port] of Object.entries(ports)) {
+    if (!(await portFree(port, '0.0.0.0')) || !(await portFree(port, '127.0.0.1')))
+      busy.push(`${port} (${what})`);
+  }
+  if (busy.length) {
+    throw new PrerequisiteError(
+      `ports in use: ${busy.join(', ')}. Stop what uses them, or choose others with MODELSHIP_APISERVER_PORT.`,
+    );
+  }
+}
