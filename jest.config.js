@@ -44,7 +44,7 @@ export default {
       // A real node (kubelet, containerd, kube-proxy, CoreDNS) with the project's own images: pods really run.
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/e2e/global-setup.js',
-      globalTeardown: '<rootDir>/test/integration/global-teardown.js',
+      globalTeardown: '<rootDir>/test/e2e/global-teardown.js',
       setupFilesAfterEnv: ['<rootDir>/test/e2e/setup-timeout.ts'],
     },
   ],

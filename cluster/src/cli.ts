@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { launchCluster, stopCluster } from './launcher.js';
 import { localOperatorPid, stopLocalOperator } from './local-operator.js';
 import { unmountAll } from './node/host.js';
+import { requireRoot } from './node/prereqs.js';
 import { isAlive, readState, type ClusterMode } from './state.js';
 import { repoRoot } from './versions.js';
 
@@ -26,6 +27,7 @@ function exportLine(kubeconfig: string): string {
 }
 
 async function up(): Promise<void> {
+  if (mode === 'node') requireRoot();
   const existing = readState(dir);
   if (existing && isAlive(existing.supervisorPid)) {
     if (existing.status === 'ready') {

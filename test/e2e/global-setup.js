@@ -10,6 +10,9 @@ import { tsImport } from 'tsx/esm/api';
 
 export default async function globalSetup() {
   const { launchCluster } = await tsImport('../../cluster/src/launcher.ts', import.meta.url);
+  const { snapshotHost } = await tsImport('../../cluster/src/node/snapshot.ts', import.meta.url);
+  // What the host looks like before: the teardown proves it is the same afterwards.
+  process.env.MODELSHIP_E2E_HOST_BEFORE = JSON.stringify(await snapshotHost());
   const started = Date.now();
   const state = await launchCluster({ mode: 'node', ownerPid: process.pid, ephemeral: true });
   process.env.KUBECONFIG = state.kubeconfig;

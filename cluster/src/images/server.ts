@@ -9,11 +9,18 @@ import { runTool } from './tools.js';
 
 export const DOCKERFILE = 'server-image/Dockerfile';
 /** Files of the build context that every build reads, besides the sources. */
-const FIXED_INPUTS = [DOCKERFILE, '.dockerignore', 'package.json', 'package-lock.json', '.npmrc'];
+const FIXED_INPUTS = [
+  DOCKERFILE,
+  '.dockerignore',
+  'package.json',
+  'package-lock.json',
+  '.npmrc',
+  'server-image/tsconfig.build.json',
+];
 /** Folders whose every file is an input (tests included: `COPY . .` copies them). */
-const SOURCE_DIRS = ['server-image/src', 'operator/src'];
-/** The TypeScript project `npm run build` compiles inside the Dockerfile. */
-const BUILD_TSCONFIG = 'tsconfig.build.json';
+const SOURCE_DIRS = ['server-image/src'];
+/** The TypeScript project the Dockerfile compiles (the server only). */
+const BUILD_TSCONFIG = 'server-image/tsconfig.build.json';
 
 /** The external images a Dockerfile builds FROM, in order, without its own stage names or `scratch` (pure). */
 export function dockerfileBaseImages(dockerfile: string): string[] {
@@ -101,6 +108,9 @@ export const serverRecipe: ImageRecipe = {
       'chroot',
       '--pull-never',
       '--layers=false',
+      // RUN steps use the host's network: no CNI bridge, chains or state are created on the host for the build.
+      '--network',
+      'host',
       ...(await hostTrustVolume(target.workDir)),
       '-f',
       join(ctx.repoRoot, DOCKERFILE),

@@ -129,6 +129,8 @@ function readTsconfig(path: string): TsconfigFiles {
 export function compiledFiles(repoRoot: string, tsconfig: string): string[] {
   const root = resolve(repoRoot);
   const config = readTsconfig(join(root, tsconfig));
+  // include/exclude/files are relative to the tsconfig's own folder.
+  const cfgDir = dirname(join(root, tsconfig));
   const include = (config.include ?? (config.files ? [] : ['**/*'])).map(tsconfigPattern);
   const exclude = (config.exclude ?? ['node_modules']).map(tsconfigPattern);
   // Walk only the folders the include patterns can reach: their fixed prefixes.
@@ -136,15 +138,15 @@ export function compiledFiles(repoRoot: string, tsconfig: string): string[] {
     (config.include ?? ['**/*']).map((p) => {
       const fixed = p.replace(/^\.\//, '').split('/');
       const stop = fixed.findIndex((seg) => /[*?]/.test(seg));
-      return join(root, ...(stop < 0 ? fixed : fixed.slice(0, stop)));
+      return join(cfgDir, ...(stop < 0 ? fixed : fixed.slice(0, stop)));
     }),
   );
-  const rel = (p: string) => relative(root, p).split(sep).join('/');
+  const rel = (p: string) => relative(cfgDir, p).split(sep).join('/');
   const roots = [...bases]
     .flatMap((b) => (existsSync(b) && statSync(b).isFile() ? [b] : walkFiles(b)))
     .filter((f) => TS_FILE.test(f))
     .filter((f) => include.some((re) => re.test(rel(f))) && !exclude.some((re) => re.test(rel(f))));
-  roots.push(...(config.files ?? []).map((f) => resolve(root, f)));
+  roots.push(...(config.files ?? []).map((f) => resolve(cfgDir, f)));
 
   const inRepo = (p: string) =>
     p.startsWith(root + sep) &&

@@ -82,13 +82,17 @@ function portFree(port: number, host: string): Promise<boolean> {
   });
 }
 
-/** Everything but packages: root, cgroups, bridge netfilter, hostname, free ports, no other node. */
-export async function checkHost(ports: NodePorts): Promise<void> {
+export function requireRoot(): void {
   if (process.getuid?.() !== 0) {
     throw new PrerequisiteError(
-      'a local node needs root: it runs containerd and kubelet, mounts volumes and changes iptables. Run as root (e.g. sudo make cluster-up); the control-plane-only tier (make test-integration) needs no root.',
+      'a local node needs root: it runs containerd and kubelet, mounts volumes and changes iptables. Run as root (e.g. sudo make cluster-up), or start the API only with MODELSHIP_CLUSTER_MODE=controlplane make cluster-up; the control-plane-only tier (make test-integration) needs no root.',
     );
   }
+}
+
+/** Everything but packages: root, cgroups, bridge netfilter, hostname, free ports, no other node. */
+export async function checkHost(ports: NodePorts): Promise<void> {
+  requireRoot();
   if (!existsSync('/sys/fs/cgroup/memory') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
     throw new PrerequisiteError(
       'no cgroup filesystem at /sys/fs/cgroup (neither v1 memory controller nor v2): kubelet cannot run pods here.',
