@@ -9,10 +9,11 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as ort from 'onnxruntime-node';
+import { run } from '../../cluster/src/exec.js';
 import { freePort } from '../../cluster/src/process.js';
 import { binaryPaths } from '../../cluster/src/binaries.js';
 import { irisModel } from '../fixtures/onnx/models.js';
-import { createNamespace, eventually, installCrds, kubeconfigPath, kubectlOk } from '../support/cluster.js';
+import { createNamespace, eventually, installCrds, kubeconfigPath, kubectl, kubectlOk } from '../support/cluster.js';
 import { installRbac, operatorKubeconfig, startOperator, type OperatorProcess } from '../support/operator.js';
 import {
   applyYaml,
@@ -199,6 +200,34 @@ describe('reaching the model', () => {
       platform: 'onnx_onnxv1',
       inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
     });
+  });
+});
+
+describe('network safety', () => {
+  async function inPod(args: string[]) {
+    const pod = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=models' })).items[0]!.metadata!.name!;
+    return kubectl(['exec', '-n', ns, pod, '--', '/bin/busybox', ...args]);
+  }
+
+  it('resolves cluster names in pods, and nothing outside the cluster', async () => {
+    const inside = await inPod(['nslookup', `from-pvc.${ns}.svc.cluster.local`]);
+    expect(inside.stdout).toMatch(/Address:?\s+10\.96\./);
+    const outside = await inPod(['nslookup', 'example.com']);
+    expect(outside.stdout + outside.stderr).not.toMatch(/Address:?\s+(?!10\.96\.0\.10)\d+\.\d+\.\d+\.\d+/);
+  });
+
+  it('drops pod traffic headed out of the machine, at the safety rule', async () => {
+    // The packets counted by the FORWARD rule that drops pod traffic not going back to the bridge.
+    const dropped = async () => {
+      const rules = await run('iptables', ['-t', 'filter', '-L', 'FORWARD', '-v', '-x', '-n']);
+      const line = rules.split('\n').find((l) => l.includes('modelship-local-node'));
+      if (!line) throw new Error(`the safety rule is missing:\n${rules}`);
+      return Number(line.trim().split(/\s+/)[0]);
+    };
+    const before = await dropped();
+    const r = await inPod(['wget', '-q', '-T', '3', '-O', '-', 'http://203.0.113.7/']);
+    expect(r.code).not.toBe(0);
+    expect(await dropped()).toBeGreaterThan(before);
   });
 });
 

@@ -2,7 +2,7 @@
  * What a node changes on the host, and how it is put back: sysctls, iptables rules and chains, network links,
  * mounts and leftover processes. Every function is idempotent, so teardown can run after a crash too.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { run } from '../exec.js';
 import { nodeNetwork, type NodeLayout } from './layout.js';
 
@@ -22,7 +22,21 @@ const sysctlPath = (name: string) => `/proc/sys/${name.replaceAll('.', '/')}`;
 export interface HostState {
   sysctls: Record<string, string>;
   defaultInterface?: string;
+  /** Which of `createdPaths` existed before the node started (those that did not are removed if empty). */
+  existingPaths?: string[];
 }
+
+/**
+ * Folders components create outside the state folder: containerd 1.6 always keeps shim sockets and runc state
+ * under /run/containerd whatever its config says, and kubelet links container logs from /var/log/containers.
+ */
+export const createdPaths = [
+  '/run/containerd/s',
+  '/run/containerd/runc/k8s.io',
+  '/run/containerd/runc',
+  '/run/containerd',
+  '/var/log/containers',
+];
 
 /** Records the host's values before anything changes them (once: a second call keeps the first record). */
 export function saveHostState(l: NodeLayout, defaultInterface: string | undefined): HostState {
@@ -31,7 +45,7 @@ export function saveHostState(l: NodeLayout, defaultInterface: string | undefine
   for (const name of touchedSysctls) {
     if (existsSync(sysctlPath(name))) sysctls[name] = readFileSync(sysctlPath(name), 'utf8').trim();
   }
-  const state = { sysctls, defaultInterface };
+  const state = { sysctls, defaultInterface, existingPaths: createdPaths.filter((p) => existsSync(p)) };
   writeFileSync(l.hostState, JSON.stringify(state, null, 2));
   return state;
 }
@@ -46,6 +60,21 @@ export function restoreSysctls(state: HostState): string[] {
     }
   }
   return failed;
+}
+
+/** Removes the folders of `createdPaths` that did not exist before, deepest first, and only while empty. */
+export function removeCreatedPaths(state: HostState): string[] {
+  const left: string[] = [];
+  for (const p of createdPaths) {
+    if (state.existingPaths?.includes(p) || !existsSync(p)) continue;
+    try {
+      if (readdirSync(p).length === 0) rmdirSync(p);
+      else left.push(p);
+    } catch {
+      left.push(p);
+    }
+  }
+  return left;
 }
 
 export function setSysctl(name: string, value: string): void {

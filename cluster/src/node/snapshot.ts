@@ -4,9 +4,11 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { run } from '../exec.js';
-import { pidsWithCmdline, touchedSysctls } from './host.js';
+import { createdPaths, pidsWithCmdline, touchedSysctls } from './host.js';
 
 export interface HostSnapshot {
+  /** Folders components create outside the state folder that exist. */
+  paths: string[];
   links: string[];
   routes: string[];
   iptables: string[];
@@ -23,12 +25,18 @@ const normalise = (lines: string) =>
     .sort();
 
 export async function snapshotHost(): Promise<HostSnapshot> {
-  const links = normalise(await run('ip', ['-o', 'link', 'show'])).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
+  const links = normalise(await run('ip', ['-o', 'link', 'show'])).map(
+    (l) => l.split(':')[1]!.trim().split('@')[0]!,
+  );
   const routes = normalise(await run('ip', ['route', 'show']));
   const iptables: string[] = [];
   for (const binary of ['iptables', 'ip6tables']) {
     for (const table of ['filter', 'nat', 'mangle']) {
-      iptables.push(...normalise(await run(binary, ['-t', table, '-S']).catch(() => '')).map((l) => `${binary} ${table} ${l}`));
+      iptables.push(
+        ...normalise(await run(binary, ['-t', table, '-S']).catch(() => '')).map(
+          (l) => `${binary} ${table} ${l}`,
+        ),
+      );
     }
   }
   const mounts = normalise(readFileSync('/proc/self/mountinfo', 'utf8'))
@@ -40,13 +48,14 @@ export async function snapshotHost(): Promise<HostSnapshot> {
     const path = `/proc/sys/${name.replaceAll('.', '/')}`;
     if (existsSync(path)) sysctls[name] = readFileSync(path, 'utf8').trim();
   }
-  return { links, routes, iptables, mounts, netns, sysctls };
+  const paths = createdPaths.filter((p) => existsSync(p));
+  return { paths, links, routes, iptables, mounts, netns, sysctls };
 }
 
 /** Differences between two snapshots, as readable lines; [] when the host is as it was. */
 export function compareSnapshots(before: HostSnapshot, after: HostSnapshot): string[] {
   const diffs: string[] = [];
-  for (const key of ['links', 'routes', 'iptables', 'mounts', 'netns'] as const) {
+  for (const key of ['paths', 'links', 'routes', 'iptables', 'mounts', 'netns'] as const) {
     const b = new Set(before[key]);
     const a = new Set(after[key]);
     for (const x of a) if (!b.has(x)) diffs.push(`${key}: left behind: ${x}`);

@@ -9,6 +9,7 @@ import type { Binaries } from '../binaries.js';
 import { run } from '../exec.js';
 import { isAlive } from '../state.js';
 import {
+  removeCreatedPaths,
   deleteChains,
   deleteLinks,
   deleteOurRules,
@@ -23,6 +24,8 @@ import { nodeLayout } from './layout.js';
 export interface TeardownReport {
   leftoverMounts: string[];
   unrestoredSysctls: string[];
+  /** Folders created outside the state folder that could not be removed (not empty). */
+  leftoverPaths: string[];
 }
 
 /** Stops every pod sandbox through the CRI while containerd still runs: CNI DEL releases IPs and veths. */
@@ -88,7 +91,11 @@ export async function cleanHost(dir: string, binaries: Binaries): Promise<Teardo
   }
 
   let unrestoredSysctls: string[] = [];
-  if (existsSync(l.hostState))
-    unrestoredSysctls = restoreSysctls(JSON.parse(readFileSync(l.hostState, 'utf8')) as HostState);
-  return { leftoverMounts, unrestoredSysctls };
+  let leftoverPaths: string[] = [];
+  if (existsSync(l.hostState)) {
+    const state = JSON.parse(readFileSync(l.hostState, 'utf8')) as HostState;
+    unrestoredSysctls = restoreSysctls(state);
+    leftoverPaths = removeCreatedPaths(state);
+  }
+  return { leftoverMounts, unrestoredSysctls, leftoverPaths };
 }
