@@ -13,7 +13,10 @@ import { kubectlOk, repoRoot } from '../support/cluster.js';
 function cli(args: string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'modelship-cli-'));
   const node = [process.execPath, '--import', 'tsx', join(repoRoot, 'cluster/src/cli.ts'), ...args];
-  const cmd = opts.uid === undefined ? node : ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', ...node];
+  const cmd =
+    opts.uid === undefined
+      ? node
+      : ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', ...node];
   const r = spawnSync(cmd[0]!, cmd.slice(1), {
     cwd: repoRoot,
     encoding: 'utf8',

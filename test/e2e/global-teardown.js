@@ -8,7 +8,10 @@ export default async function globalTeardown() {
   const dir = process.env.MODELSHIP_TEST_CLUSTER_DIR;
   if (!dir) return;
   const { stopCluster } = await tsImport('../../cluster/src/launcher.ts', import.meta.url);
-  const { snapshotHost, compareSnapshots, clusterProcessesLeft } = await tsImport('../../cluster/src/node/snapshot.ts', import.meta.url);
+  const { snapshotHost, compareSnapshots, clusterProcessesLeft } = await tsImport(
+    '../../cluster/src/node/snapshot.ts',
+    import.meta.url,
+  );
   await stopCluster(dir);
   const before = JSON.parse(process.env.MODELSHIP_E2E_HOST_BEFORE ?? 'null');
   if (!before) return;
@@ -16,5 +19,7 @@ export default async function globalTeardown() {
   const pids = clusterProcessesLeft(dir);
   if (pids.length) diffs.push(`processes left: ${pids.join(', ')}`);
   if (diffs.length) throw new Error(`the local node left the host changed:\n  ${diffs.join('\n  ')}`);
-  process.stderr.write('\ne2e: cluster stopped; the host is as it was before (processes, mounts, links, routes, iptables, netns, sysctls)\n');
+  process.stderr.write(
+    '\ne2e: cluster stopped; the host is as it was before (processes, mounts, links, routes, iptables, netns, sysctls)\n',
+  );
 }

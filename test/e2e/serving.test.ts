@@ -13,7 +13,14 @@ import { run } from '../../cluster/src/exec.js';
 import { freePort } from '../../cluster/src/process.js';
 import { binaryPaths } from '../../cluster/src/binaries.js';
 import { irisModel } from '../fixtures/onnx/models.js';
-import { createNamespace, eventually, installCrds, kubeconfigPath, kubectl, kubectlOk } from '../support/cluster.js';
+import {
+  createNamespace,
+  eventually,
+  installCrds,
+  kubeconfigPath,
+  kubectl,
+  kubectlOk,
+} from '../support/cluster.js';
 import { installRbac, operatorKubeconfig, startOperator, type OperatorProcess } from '../support/operator.js';
 import {
   applyYaml,
@@ -78,11 +85,15 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e-secret' },
   });
   // kube-proxy programs a new Service within a moment; until then the ClusterIP refuses connections.
-  await eventually(async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'models' })).catch(() => undefined); // the image creates it too
-    await s3.send(new PutObjectCommand({ Bucket: 'models', Key: 'iris.onnx', Body: model }));
-    return true;
-  }, 30_000, 500);
+  await eventually(
+    async () => {
+      await s3.send(new CreateBucketCommand({ Bucket: 'models' })).catch(() => undefined); // the image creates it too
+      await s3.send(new PutObjectCommand({ Bucket: 'models', Key: 'iris.onnx', Body: model }));
+      return true;
+    },
+    30_000,
+    500,
+  );
 
   await applyYaml(
     ns,
@@ -115,7 +126,11 @@ describe('models served from every store', () => {
     async (name) => {
       const ip = await clusterIp(ns, name);
       // Endpoints reach kube-proxy a moment after the pods turn ready; until then the ClusterIP refuses connections.
-      const r = await eventually(() => infer(`http://${ip}/v2/models/${name}/infer`, irisRequest(rows)), 15_000, 200);
+      const r = await eventually(
+        () => infer(`http://${ip}/v2/models/${name}/infer`, irisRequest(rows)),
+        15_000,
+        200,
+      );
       expectIris(r, name);
     },
   );
@@ -205,7 +220,8 @@ describe('reaching the model', () => {
 
 describe('network safety', () => {
   async function inPod(args: string[]) {
-    const pod = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=models' })).items[0]!.metadata!.name!;
+    const pod = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=models' })).items[0]!
+      .metadata!.name!;
     return kubectl(['exec', '-n', ns, pod, '--', '/bin/busybox', ...args]);
   }
 

@@ -11,6 +11,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePackages } from '../node/prereqs.js';
 import { cacheDir, readVersions, repoRoot as defaultRepoRoot } from '../versions.js';
 import {
   commitBuild,
@@ -74,6 +75,8 @@ export async function ensureImages(ids: ImageId[], opts: EnsureOptions = {}): Pr
     }
   }
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // buildah, umoci, skopeo, debootstrap, busybox-static, gcc: installed with apt when missing (as root).
+  await ensurePackages(log);
   const repoRoot = opts.repoRoot ?? defaultRepoRoot;
   const base: Omit<RecipeContext, 'deps' | 'log'> = {
     repoRoot,

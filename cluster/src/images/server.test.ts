@@ -59,7 +59,10 @@ describe('serverInputFiles', () => {
     try {
       write('package.json', '{"version":"1.0.0"}');
       write('tsconfig.build.json', '{ "include": ["operator/src"] }');
-      write('server-image/tsconfig.build.json', '{ "extends": "../tsconfig.build.json", "include": ["src"], "exclude": ["**/*.test.ts"] }');
+      write(
+        'server-image/tsconfig.build.json',
+        '{ "extends": "../tsconfig.build.json", "include": ["src"], "exclude": ["**/*.test.ts"] }',
+      );
       write('server-image/src/a.ts', "import { b } from '../../lib/b.js';\nexport const a = b;\n");
       write('server-image/src/notes.md', 'not compiled, but copied into the build context');
       write('lib/b.ts', "import type { C } from './c/index.js';\nexport const b: C = 1;\n");
