@@ -4,13 +4,18 @@
  * Go) to CPU 1, onnxruntime at one intra-op thread. Models are generated here (no downloads):
  *   tabular: 30 features, dense 64 and 32, 3 classes;  matmul: four 1024x1024 MatMul layers.
  * Every request carries one row. Prints a table and writes bench/results/server-<time>.json.
- * BENCH_SECONDS (default 5) sets the measured seconds per point.
+ * BENCH_SECONDS (default 5) sets the measured seconds per point; BENCH_SERVER_CLI (default
+ * server-image/src/cli.ts) the server to run, e.g. another version's copy for a before/after comparison.
+ * Besides rows per second, every server point reports the server's CPU time per request (read from /proc by the
+ * load generator), and a floor stage bounds what any Node HTTP server can reach on this core: a bare node:http
+ * server answering the same payloads (echo-server.ts), and the limit at batch 64 while that server is loaded.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { benchTabularModel, matmulModel } from '../../test/fixtures/onnx/models.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,6 +25,7 @@ const CONNECTIONS = [1, 8, 64];
 const LIMIT_BATCHES = [1, 8, 16, 32, 64, 128, 256];
 /** The server's settings for the run; everything else is the runtime's default (max queue delay 2 ms...). */
 const SERVER_ENV = { MODELSHIP_INTRA_OP_THREADS: '1', MODELSHIP_MAX_BATCH_SIZE: '64' };
+const SERVER_CLI = process.env.BENCH_SERVER_CLI ?? join(ROOT, 'server-image/src/cli.ts');
 
 const pinned = canPin();
 const work = mkdtempSync(join(tmpdir(), 'modelship-bench-'));
@@ -37,14 +43,19 @@ interface ModelCase {
 }
 interface Point {
   model: string;
-  /** 'modelship' runs the defaults (max queue delay 2 ms); 'modelship-delay0' dispatches as soon as a batch slot is free. */
-  server: 'naive' | 'modelship' | 'modelship-delay0';
+  /**
+   * 'modelship' runs the defaults (max queue delay 2 ms); 'modelship-delay0' dispatches as soon as a batch slot is
+   * free; 'echo' is the floor (echo-server.ts: node:http answering the same payloads, no inference).
+   */
+  server: 'naive' | 'modelship' | 'modelship-delay0' | 'echo';
   body: 'json' | 'binary';
   connections: number;
   rowsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** The server process's CPU time (all threads, user + system) per answered request, in µs. */
+  cpuUsPerRequest?: number;
   /** Against the best batch size of the sweep. */
   ratioToLimit?: number;
   /** Against batch 64: the largest batch 64 connections of one-row requests can form. */
@@ -102,7 +113,14 @@ function bodies(m: ModelCase): { json: string; binary: string; headerLength: num
   return { json, binary, headerLength: header.byteLength };
 }
 
-function limit(m: ModelCase, path: string): { batch: number; rowsPerSecond: number }[] {
+interface LimitPoint {
+  batch: number;
+  rowsPerSecond: number;
+  /** Rows per second of the limit process's CPU time: equal to rowsPerSecond on a core nothing else uses. */
+  cpuRowsPerSecond: number;
+}
+
+function limit(m: ModelCase, path: string, batches = LIMIT_BATCHES): LimitPoint[] {
   const [cmd, args] = onCpu(0, process.execPath, [
     '--import',
     'tsx',
@@ -110,7 +128,7 @@ function limit(m: ModelCase, path: string): { batch: number; rowsPerSecond: numb
     path,
     m.input,
     String(m.features),
-    LIMIT_BATCHES.join(','),
+    batches.join(','),
     String(Math.max(1, SECONDS / 2)),
     '1',
   ]);
@@ -147,7 +165,18 @@ async function stop(child: ChildProcess): Promise<void> {
   children.delete(child);
 }
 
-function load(loadgen: string, url: string, body: string, connections: number, headers: string[]) {
+const run = promisify(execFile);
+
+/** Runs the load generator against `url` (and reads the CPU time of `pid`, the server). */
+async function load(
+  loadgen: string,
+  url: string,
+  body: string,
+  connections: number,
+  headers: string[],
+  pid: number | undefined,
+  seconds = SECONDS,
+) {
   const [cmd, args] = onCpu(1, loadgen, [
     '-url',
     url,
@@ -156,30 +185,83 @@ function load(loadgen: string, url: string, body: string, connections: number, h
     '-c',
     String(connections),
     '-d',
-    `${SECONDS}s`,
+    `${seconds}s`,
     '-warmup',
     '1s',
+    '-pid',
+    String(pid ?? 0),
     ...headers.flatMap((h) => ['-H', h]),
   ]);
-  const r = JSON.parse(
-    execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, GOMAXPROCS: '1' } }),
-  );
+  const { stdout } = await run(cmd, args, { encoding: 'utf8', env: { ...process.env, GOMAXPROCS: '1' } });
+  const r = JSON.parse(stdout);
+  const requests = r.requests as number;
+  const cpu = r.serverCpuSeconds as number;
   return {
     rowsPerSecond: r.requestsPerSecond as number,
     p50Ms: r.p50Ms as number,
     p99Ms: r.p99Ms as number,
     errors: r.errors as number,
+    ...(cpu > 0 && requests > 0 ? { cpuUsPerRequest: (cpu / requests) * 1e6 } : {}),
   };
 }
 
-async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits: Record<string, unknown>) {
+/** What bounds any Node HTTP server serving this model on this core (see floor() in benchModel). */
+interface Floor {
+  /** The bare node:http server's CPU time per request at 64 connections, in µs. */
+  echoCpuUsPerRequest: number;
+  /** The limit at batch 64 alone, and while the loaded echo server shares its core: CPU µs per row. */
+  limitAt64CpuUsPerRow: number;
+  sharedLimitAt64CpuUsPerRow: number;
+  /** 1 / (echo + shared limit): rows per CPU-second that no node:http server can exceed with one-row requests. */
+  boundRowsPerCpuSecond: number;
+  /** The bound against the best limit, both per CPU-second. */
+  boundRatioToLimit: number;
+  /** modelship (binary, 64 connections) per CPU-second against the best limit per CPU-second. */
+  modelshipCpuRatioToLimit?: number;
+}
+
+async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits: Record<string, Limits>) {
   const path = join(work, `${m.name}.onnx`);
   writeFileSync(path, m.bytes);
   const files = bodies(m);
+  const binaryHeaders = [`Inference-Header-Content-Length: ${files.headerLength}`];
   console.error(`[${m.name}] limit: raw onnxruntime-node, batch sizes ${LIMIT_BATCHES.join(', ')}`);
   const sweep = limit(m, path);
   const best = sweep.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
-  limits[m.name] = { sweep, best };
+  const at64 = sweep.find((s) => s.batch === 64)!;
+
+  // The floor: what node:http alone costs per request here, and what the limit becomes when HTTP work shares its
+  // core (caches, context switches). No server doing both can beat 1 / (the first + the second).
+  console.error(`[${m.name}] floor: bare node:http echo server, then the limit at batch 64 sharing its core`);
+  const echo = await startProcess(
+    ['--import', 'tsx', join(HERE, 'echo-server.ts'), '18184', m.name, String(m.features)],
+    {},
+    `http://127.0.0.1:18184/v2/models/${m.name}/infer`,
+  );
+  const echoUrl = `http://127.0.0.1:18184/v2/models/${m.name}/infer`;
+  const echoPoint: Point = {
+    model: m.name,
+    server: 'echo',
+    body: 'binary',
+    connections: 64,
+    ...(await load(loadgen, echoUrl, files.binary, 64, binaryHeaders, echo.pid)),
+  };
+  const busy = load(loadgen, echoUrl, files.binary, 64, binaryHeaders, echo.pid, SECONDS + 3);
+  await new Promise((r) => setTimeout(r, 1000)); // past the load generator's warm-up
+  const shared = limit(m, path, [64])[0]!;
+  await busy;
+  await stop(echo);
+  const floor: Floor = {
+    echoCpuUsPerRequest: echoPoint.cpuUsPerRequest ?? NaN,
+    limitAt64CpuUsPerRow: 1e6 / at64.cpuRowsPerSecond,
+    sharedLimitAt64CpuUsPerRow: 1e6 / shared.cpuRowsPerSecond,
+    boundRowsPerCpuSecond: 0,
+    boundRatioToLimit: 0,
+  };
+  const bestCpu = Math.max(...sweep.map((s) => s.cpuRowsPerSecond));
+  floor.boundRowsPerCpuSecond = 1e6 / (floor.echoCpuUsPerRequest + floor.sharedLimitAt64CpuUsPerRow);
+  floor.boundRatioToLimit = floor.boundRowsPerCpuSecond / bestCpu;
+  limits[m.name] = { sweep, best, floor };
 
   console.error(`[${m.name}] naive Express baseline`);
   const naive = await startProcess(
@@ -194,9 +276,14 @@ async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits
       server: 'naive',
       body: 'json',
       connections: c,
-      ...load(loadgen, `http://127.0.0.1:18181/v2/models/${m.name}/infer`, files.json, c, [
-        'Content-Type: application/json',
-      ]),
+      ...(await load(
+        loadgen,
+        `http://127.0.0.1:18181/v2/models/${m.name}/infer`,
+        files.json,
+        c,
+        ['Content-Type: application/json'],
+        naive.pid,
+      )),
     };
     naiveByConn.set(c, p);
     points.push(p);
@@ -206,7 +293,7 @@ async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits
   for (const variant of ['modelship', 'modelship-delay0'] as const) {
     console.error(`[${m.name}] ${variant}`);
     const server = await startProcess(
-      ['--import', 'tsx', join(ROOT, 'server-image/src/cli.ts'), 'serve'],
+      ['--import', 'tsx', SERVER_CLI, 'serve'],
       {
         ...SERVER_ENV,
         ...(variant === 'modelship-delay0' ? { MODELSHIP_MAX_QUEUE_DELAY_MS: '0' } : {}),
@@ -220,36 +307,38 @@ async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits
     );
     for (const body of ['json', 'binary'] as const) {
       for (const c of CONNECTIONS) {
-        const headers =
-          body === 'json'
-            ? ['Content-Type: application/json']
-            : [`Inference-Header-Content-Length: ${files.headerLength}`];
-        const r = load(
+        const r = await load(
           loadgen,
           `http://127.0.0.1:18182/v2/models/${m.name}/infer`,
           body === 'json' ? files.json : files.binary,
           c,
-          headers,
+          body === 'json' ? ['Content-Type: application/json'] : binaryHeaders,
+          server.pid,
         );
         points.push({ model: m.name, server: variant, body, connections: c, ...r });
       }
     }
     await stop(server);
   }
+  points.push(echoPoint);
   for (const p of points.filter((q) => q.model === m.name)) {
     p.ratioToLimit = p.rowsPerSecond / best.rowsPerSecond;
-    p.ratioToLimitAt64 = p.rowsPerSecond / sweep.find((s) => s.batch === 64)!.rowsPerSecond;
+    p.ratioToLimitAt64 = p.rowsPerSecond / at64.rowsPerSecond;
     p.ratioToNaive = p.rowsPerSecond / naiveByConn.get(p.connections)!.rowsPerSecond;
   }
+  const ms = points.find(
+    (p) => p.model === m.name && p.server === 'modelship' && p.body === 'binary' && p.connections === 64,
+  );
+  if (ms?.cpuUsPerRequest !== undefined) floor.modelshipCpuRatioToLimit = 1e6 / ms.cpuUsPerRequest / bestCpu;
 }
 
-function table(
-  points: Point[],
-  limits: Record<
-    string,
-    { best: { batch: number; rowsPerSecond: number }; sweep: { batch: number; rowsPerSecond: number }[] }
-  >,
-): string {
+interface Limits {
+  sweep: LimitPoint[];
+  best: LimitPoint;
+  floor: Floor;
+}
+
+function table(points: Point[], limits: Record<string, Limits>): string {
   const rows = [
     [
       'model',
@@ -259,6 +348,7 @@ function table(
       'rows/s',
       'p50 ms',
       'p99 ms',
+      'cpu us/req',
       'x limit',
       'x limit@64',
       'x naive',
@@ -274,6 +364,7 @@ function table(
       p.rowsPerSecond.toFixed(0),
       p.p50Ms.toFixed(2),
       p.p99Ms.toFixed(2),
+      p.cpuUsPerRequest === undefined ? '-' : p.cpuUsPerRequest.toFixed(1),
       (p.ratioToLimit ?? 0).toFixed(2),
       (p.ratioToLimitAt64 ?? 0).toFixed(2),
       (p.ratioToNaive ?? 0).toFixed(2),
@@ -287,6 +378,14 @@ function table(
   for (const [name, l] of Object.entries(limits))
     lines.push(
       `limit ${name}: ${l.sweep.map((s) => `batch ${s.batch}: ${s.rowsPerSecond.toFixed(0)}`).join(', ')} rows/s (best: batch ${l.best.batch})`,
+    );
+  for (const [name, { floor: f }] of Object.entries(limits))
+    lines.push(
+      `floor ${name}: node:http alone (echo) ${f.echoCpuUsPerRequest.toFixed(1)} us CPU/request; limit at batch 64 ` +
+        `${f.limitAt64CpuUsPerRow.toFixed(1)} us CPU/row alone, ${f.sharedLimitAt64CpuUsPerRow.toFixed(1)} sharing the core ` +
+        `with the loaded echo server => bound ${f.boundRowsPerCpuSecond.toFixed(0)} rows/CPU-s = ` +
+        `${f.boundRatioToLimit.toFixed(2)} x limit; modelship binary 64 conns: ` +
+        `${f.modelshipCpuRatioToLimit === undefined ? '-' : f.modelshipCpuRatioToLimit.toFixed(2)} x limit (per CPU-s)`,
     );
   return lines.join('\n');
 }
@@ -332,10 +431,7 @@ async function main(): Promise<void> {
     { name: 'matmul', input: 'x', features: 1024, bytes: matmulModel(4, 1024) },
   ];
   const points: Point[] = [];
-  const limits: Record<
-    string,
-    { best: { batch: number; rowsPerSecond: number }; sweep: { batch: number; rowsPerSecond: number }[] }
-  > = {};
+  const limits: Record<string, Limits> = {};
   for (const m of models) await benchModel(m, loadgen, points, limits);
   const result = {
     date: new Date().toISOString(),
@@ -344,6 +440,7 @@ async function main(): Promise<void> {
       seconds: SECONDS,
       rowsPerRequest: 1,
       server: SERVER_ENV,
+      serverCli: SERVER_CLI,
       naive: 'express.json() + one session.run per request, 1 intra-op thread',
     },
     limits,

@@ -5,15 +5,15 @@
  * onnxruntime worker died), 2 for bad flags.
  */
 import { buildProgram } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogging } from './logger.js';
 import { startServer } from './main.js';
 
 /** After a graceful stop, leftover handles must not keep a terminating pod alive. */
 const FORCED_EXIT_MS = 5_000;
 
 const program = buildProgram(async (config) => {
-  const logger = createLogger(config.logLevel, { model: config.modelName });
-  const server = await startServer(config, logger);
+  const { logger, access } = createLogging(config.logLevel, { model: config.modelName });
+  const server = await startServer(config, logger, access);
   const stop = (signal: string, code: number) => {
     logger.info('signal received', { signal });
     void server.shutdown().then(() => exitSoon(code));

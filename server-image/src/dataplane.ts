@@ -6,6 +6,7 @@ import type { ServingMetrics } from './metrics.js';
 import { decodeInferRequest } from './protocol/v2/decode.js';
 import { encodeInferResponse, type EncodedBody } from './protocol/v2/encode.js';
 import { InferenceError, reasonOf } from './protocol/v2/errors.js';
+import type { InferRequest } from './protocol/v2/types.js';
 import { notReadyMessage, type ModelRegistry } from './repository/registry.js';
 
 export interface ServerInfo {
@@ -96,25 +97,37 @@ export class DataPlane {
     };
   }
 
-  /** Decode -> batcher -> onnxruntime -> encode. Errors are InferenceErrors carrying their status. */
-  async infer(
+  /**
+   * Decode -> batcher -> onnxruntime -> encode. Never throws: every error, InferenceErrors carrying their status
+   * included, is a rejection.
+   */
+  infer(
     name: string,
     version: string | undefined,
     body: Uint8Array,
     headerLength: number | undefined,
   ): Promise<EncodedBody> {
-    const entry = this.registry.ready(name, version);
-    const request = decodeInferRequest(body, headerLength, entry.signature);
-    const result = await entry.runner.infer(request);
-    return encodeInferResponse(entry.name, entry.version, request.id, result, request.outputs);
+    let entry: ReturnType<ModelRegistry['ready']>;
+    let request: InferRequest;
+    try {
+      entry = this.registry.ready(name, version);
+      request = decodeInferRequest(body, headerLength, entry.signature);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return entry.runner
+      .infer(request)
+      .then((result) => encodeInferResponse(entry.name, entry.version, request.id, result, request.outputs));
   }
 
   /** Counts one inference request's outcome. Unknown model names are counted under '_unknown' (bounded labels). */
   recordInference(name: string, error: unknown, seconds: number): void {
-    const entry = this.registry.all().find((e) => e.name === name);
-    const labels = entry ? { model: entry.name, version: entry.version } : { model: '_unknown', version: '' };
+    const entry = this.registry.find(name);
+    const labels = entry ? { model: entry.name, version: entry.version } : UNKNOWN_MODEL;
     if (error === undefined) this.metrics.requestSucceeded(labels, seconds);
     else this.metrics.requestFailed(labels, reasonOf(error), seconds);
     entry?.stats.requestDone(error === undefined, seconds * 1000);
   }
 }
+
+const UNKNOWN_MODEL = { model: '_unknown', version: '' };

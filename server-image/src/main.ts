@@ -12,7 +12,7 @@ import type { ServerConfig } from './config.js';
 import { DataPlane, type Lifecycle } from './dataplane.js';
 import { createInferenceApp } from './http/app.js';
 import { createMetricsServer } from './http/metrics-server.js';
-import { createLogger } from './logger.js';
+import { accessLogVia, createLogging, type AccessLog } from './logger.js';
 import { ServingMetrics } from './metrics.js';
 import { loadModel } from './repository/loader.js';
 import type { OnnxModel } from './repository/model.js';
@@ -35,8 +35,18 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, logger?: Logger): Promise<RunningServer> {
-  const log = logger ?? createLogger(config.logLevel, { model: config.modelName });
+/**
+ * Starts the server. `logger` defaults to JSON logs on stdout; `accessLog` to the hand-built access line when the
+ * logger is the default one, else to `logger` itself (tests inject a winston logger and read its lines).
+ */
+export async function startServer(
+  config: ServerConfig,
+  logger?: Logger,
+  accessLog?: AccessLog,
+): Promise<RunningServer> {
+  const logging = logger ? undefined : createLogging(config.logLevel, { model: config.modelName });
+  const log = logger ?? logging!.logger;
+  const access = accessLog ?? logging?.access ?? accessLogVia(log);
   log.info('starting', { config: { ...config, modelUri: redact(config.modelUri) } });
 
   const metrics = new ServingMetrics(config.revision);
@@ -60,6 +70,7 @@ export async function startServer(config: ServerConfig, logger?: Logger): Promis
   const app = createInferenceApp(dataplane, {
     maxRequestBytes: config.maxRequestBytes,
     logger: log,
+    accessLog: access,
     isDraining: () => lifecycle.draining,
   });
 

@@ -26,11 +26,12 @@ interface ModelSeries {
   batchSize: ReturnType<Histogram<'model' | 'version'>['labels']>;
   inferenceCount: ReturnType<Counter<'model' | 'version'>['labels']>;
   execCount: ReturnType<Counter<'model' | 'version'>['labels']>;
-  pending: ReturnType<Gauge<'model' | 'version'>['labels']>;
 }
 
 export class ServingMetrics {
   private readonly series = new Map<string, ModelSeries>();
+  /** Per model, how to read its pending requests: read at scrape time rather than counted per request. */
+  private readonly pendingSources = new Map<string, { labels: ModelLabels; read: () => number }>();
   readonly registry = new Registry();
   private readonly success: Counter<'model' | 'version'>;
   private readonly failure: Counter<'model' | 'version' | 'reason'>;
@@ -100,11 +101,16 @@ export class ServingMetrics {
       labelNames,
       registers: [r],
     });
+    const pendingSources = this.pendingSources;
     this.pending = new Gauge({
       name: `${PREFIX}inference_pending_requests`,
       help: 'Inference requests received and not yet answered, queued or running (Triton nv_inference_pending_request_count)',
       labelNames,
       registers: [r],
+      collect() {
+        for (const { labels, read } of pendingSources.values())
+          this.labels(labels.model, labels.version).set(read());
+      },
     });
     this.loadDuration = new Gauge({
       name: `${PREFIX}model_load_duration_seconds`,
@@ -143,7 +149,6 @@ export class ServingMetrics {
         batchSize: this.batchSize.labels(...l),
         inferenceCount: this.inferenceCount.labels(...l),
         execCount: this.execCount.labels(...l),
-        pending: this.pending.labels(...l),
       };
       this.series.set(key, s);
     }
@@ -173,8 +178,9 @@ export class ServingMetrics {
     s.execCount.inc();
   }
 
-  pendingChanged(m: ModelLabels, delta: number): void {
-    this.of(m).pending.inc(delta);
+  /** `read` says how many requests of the model are queued or running; it is read at each scrape. */
+  trackPending(m: ModelLabels, read: () => number): void {
+    this.pendingSources.set(`${m.model}\u0000${m.version}`, { labels: m, read });
   }
 
   loaded(m: ModelLabels, seconds: number): void {

@@ -10,7 +10,7 @@ import {
   fixedShapeModel,
   variableLengthModel,
 } from '../../test/fixtures/onnx/models.js';
-import { getJson, postJson } from './support/client.js';
+import { bytesOf, getJson, postBinary, postJson } from './support/client.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 let servers: TestServer[] = [];
@@ -59,6 +59,45 @@ describe('batching', () => {
     expect(st.inference_count).toBe(requests.reduce((n, r) => n + r.rows, 0));
     expect(st.execution_count).toBeLessThan(requests.length);
     expect(Math.max(...st.batch_stats.map((b: { batch_size: number }) => b.batch_size))).toBeGreaterThan(3);
+  });
+
+  it('binary requests batched together each get the bytes of their own rows', async () => {
+    // Binary outputs are written as views of the batch's output tensors: each response must hold exactly its rows.
+    const s = await serve(benchTabularModel(), { modelName: 't', maxQueueDelayMs: 20, maxBatchSize: 64 });
+    const session = await ort.InferenceSession.create(benchTabularModel());
+    const requests = Array.from({ length: 24 }, (_, i) => {
+      const rows = 1 + (i % 4);
+      return Float32Array.from({ length: rows * 30 }, (_, j) => Math.sin(i * 17 + j));
+    });
+    const responses = await Promise.all(
+      requests.map((data) =>
+        postBinary(
+          `${s.base}/v2/models/t/infer`,
+          {
+            inputs: [
+              {
+                name: 'features',
+                shape: [data.length / 30, 30],
+                datatype: 'FP32',
+                parameters: { binary_data_size: data.byteLength },
+              },
+            ],
+            parameters: { binary_data_output: true },
+          },
+          [bytesOf(data)],
+        ),
+      ),
+    );
+    for (const [i, data] of requests.entries()) {
+      const ref = await session.run({ features: new ort.Tensor('float32', data, [data.length / 30, 30]) });
+      const r = responses[i]!;
+      expect(r.status).toBe(200);
+      expect(r.outputs.get('probabilities')).toEqual(bytesOf(ref.probabilities!.data as Float32Array));
+      expect(r.outputs.get('label')).toEqual(bytesOf(ref.label!.data as BigInt64Array));
+    }
+    await session.release();
+    const st = await stats(s, 't');
+    expect(st.execution_count).toBeLessThan(requests.length);
   });
 
   it('flushes as soon as maxBatchSize rows are queued, without waiting for the delay', async () => {

@@ -88,3 +88,23 @@ describe('metrics', () => {
     expect((await http(`${s.metricsBase}/v2/health/live`)).status).toBe(404);
   });
 });
+
+describe('pending requests', () => {
+  it('counts a request while it waits in the batching queue, and not after its answer', async () => {
+    const q = await startTestServer(irisModel(), { modelName: 'iris', maxQueueDelayMs: 400 });
+    try {
+      const pending = async () => {
+        text = (await http(`${q.metricsBase}/metrics`)).body.toString();
+        return value(`modelship_inference_pending_requests{${L}}`);
+      };
+      expect(await pending()).toBe(0);
+      const queued = postJson(`${q.base}/v2/models/iris/infer`, rows(1));
+      await new Promise((r) => setTimeout(r, 100)); // the request now waits for a fuller batch
+      expect(await pending()).toBe(1);
+      expect((await queued).status).toBe(200);
+      expect(await pending()).toBe(0);
+    } finally {
+      await q.stop();
+    }
+  });
+});

@@ -121,7 +121,10 @@ describe('Batcher', () => {
     // The queued ones still complete (and no timer outlives the test).
     await tick(250);
     h.openAll();
-    expect(await Promise.all(queued)).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(await Promise.all(queued)).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
   });
 
   it('a failing batch rejects each of its requests, and the batcher goes on', async () => {
@@ -136,6 +139,23 @@ describe('Batcher', () => {
     );
     await expect(batcher.enqueue({ id: 'a', key: 'k' })).rejects.toThrow('boom');
     await expect(batcher.enqueue({ id: 'b', key: 'k' })).resolves.toBe('b');
+  });
+
+  it('pending counts queued requests and those of running batches', async () => {
+    const h = harness({ maxQueueDelayMs: 0, maxBatchSize: 2 });
+    void h.batcher.enqueue({ id: 'a', key: 'k', rows: 1 });
+    await tick();
+    for (const id of ['b', 'c', 'd']) void h.batcher.enqueue({ id, key: 'k', rows: 1 });
+    expect(h.batcher.pending).toBe(4); // 'a' running, three queued
+    h.openAll();
+    await tick();
+    expect(h.batches).toEqual([['a'], ['b', 'c']]);
+    expect(h.batcher.pending).toBe(3); // 'b' and 'c' running, 'd' queued
+    for (let i = 0; i < 3; i++) {
+      h.openAll();
+      await tick();
+    }
+    expect(h.batcher.pending).toBe(0);
   });
 
   it('whenIdle resolves once nothing is queued or running', async () => {

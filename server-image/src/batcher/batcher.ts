@@ -49,6 +49,7 @@ export class Batcher<Req, Res> {
   private readonly groups = new Map<string, Group<Req, Res>>();
   private queuedCount = 0;
   private running = 0;
+  private runningRequests = 0;
   private timer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
   private aloneCounter = 0;
@@ -63,6 +64,11 @@ export class Batcher<Req, Res> {
   /** Requests waiting in the queue. */
   get queued(): number {
     return this.queuedCount;
+  }
+
+  /** Requests queued or in a running batch. */
+  get pending(): number {
+    return this.queuedCount + this.runningRequests;
   }
 
   /** Batches running now. */
@@ -160,6 +166,7 @@ export class Batcher<Req, Res> {
     const now = performance.now();
     for (const item of batch) this.hooks.onDequeue?.(now - item.enqueuedAt);
     this.running++;
+    this.runningRequests += batch.length;
     let run: Promise<Res[]>;
     try {
       run = this.execute(batch.map((b) => b.req));
@@ -177,6 +184,7 @@ export class Batcher<Req, Res> {
       )
       .finally(() => {
         this.running--;
+        this.runningRequests -= batch.length;
         this.schedule();
         if (this.queuedCount === 0 && this.running === 0) {
           const waiters = this.idleWaiters;

@@ -21,7 +21,15 @@ export function batchRows(inputs: readonly Tensor[]): number | undefined {
  * INT64 [n] give "FP32[4]|INT64[]".
  */
 export function batchKey(inputs: readonly Tensor[]): string {
-  return inputs.map((t) => `${t.datatype}[${t.shape.slice(1).join(',')}]`).join('|');
+  // Built with plain concatenation: it runs for every request (map/slice/join allocate three arrays per input).
+  let key = '';
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]!;
+    key += i === 0 ? `${t.datatype}[` : `|${t.datatype}[`;
+    for (let d = 1; d < t.shape.length; d++) key += d === 1 ? `${t.shape[d]}` : `,${t.shape[d]}`;
+    key += ']';
+  }
+  return key;
 }
 
 /** Concatenates each input along dimension 0, request after request. All requests must share a batchKey. */

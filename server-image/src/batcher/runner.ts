@@ -34,15 +34,11 @@ export class ModelRunner {
         },
       },
     );
+    metrics.trackPending(labels, () => this.batcher.pending);
   }
 
-  async infer(req: InferRequest): Promise<InferResult> {
-    this.metrics.pendingChanged(this.labels, 1);
-    try {
-      return await this.batcher.enqueue(req);
-    } finally {
-      this.metrics.pendingChanged(this.labels, -1);
-    }
+  infer(req: InferRequest): Promise<InferResult> {
+    return this.batcher.enqueue(req);
   }
 
   /** Resolves when no request is queued or running. */

@@ -3,12 +3,16 @@
  * calls the data plane and returns a Reply; one function writes replies, errors and the access log line.
  * node:http rather than Express: the protocol needs the raw body (binary tensors) and few routes, and the
  * framework's per-request cost is a measurable share of a small model's latency (see bench/server).
+ * The inference path is the hot one: replies that are ready at once are written at once, and inference chains a
+ * few promises rather than layers of async functions (each layer costs a promise and a microtask per request).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
 import type { DataPlane } from '../dataplane.js';
+import type { AccessLog } from '../logger.js';
 import { parseHeaderLength } from '../protocol/v2/decode.js';
+import type { EncodedBody } from '../protocol/v2/encode.js';
 import { InferenceError, httpStatusOf, notFound } from '../protocol/v2/errors.js';
 import { readBody } from './body.js';
 
@@ -16,13 +20,19 @@ export interface AppOptions {
   /** Largest accepted request body in bytes; larger ones get a 413. */
   maxRequestBytes: number;
   logger: Logger;
+  /** Writes the one access log line of each request. */
+  accessLog: AccessLog;
   /** True while shutting down: responses ask clients to close their connections. */
   isDraining(): boolean;
 }
 
 interface Reply {
   status: number;
-  body: Buffer | string;
+  /**
+   * A string (written as UTF-8), or parts written one after the other: a binary inference response is its JSON
+   * header and views of the output tensors, never concatenated into one copy.
+   */
+  body: string | readonly (string | Uint8Array)[];
   contentType: string;
   headers?: Record<string, string | number>;
 }
@@ -96,28 +106,40 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
     },
   ];
 
-  async function infer({ req, params: [m, v] }: Context): Promise<Reply> {
+  /** Body -> data plane -> reply; one promise of its own, resolved from callbacks (no promise adopts another). */
+  function infer({ req, params: [m, v] }: Context): Promise<Reply> {
     const started = performance.now();
-    let error: unknown;
-    try {
-      const body = await readBody(req, opts.maxRequestBytes);
-      const headerLength = parseHeaderLength(req.headers['inference-header-content-length'], body.byteLength);
-      const encoded = await dp.infer(m!, v, body, headerLength);
-      return {
-        status: 200,
-        body: encoded.body,
-        contentType: encoded.contentType,
-        headers:
-          encoded.headerLength === undefined
-            ? undefined
-            : { 'Inference-Header-Content-Length': encoded.headerLength },
+    return new Promise<Reply>((resolve, reject) => {
+      const fail = (err: unknown): void => {
+        dp.recordInference(m!, err, (performance.now() - started) / 1000);
+        reject(err);
       };
-    } catch (err) {
-      error = err;
-      throw err;
-    } finally {
-      dp.recordInference(m!, error, (performance.now() - started) / 1000);
-    }
+      readBody(req, opts.maxRequestBytes, (err, body) => {
+        if (err) return fail(err);
+        let encoded: Promise<EncodedBody>;
+        try {
+          const headerLength = parseHeaderLength(
+            req.headers['inference-header-content-length'],
+            body!.byteLength,
+          );
+          encoded = dp.infer(m!, v, body!, headerLength);
+        } catch (e) {
+          return fail(e);
+        }
+        encoded.then((e) => {
+          dp.recordInference(m!, undefined, (performance.now() - started) / 1000);
+          resolve({
+            status: 200,
+            body: e.binary.length === 0 ? e.json : [e.json, ...e.binary],
+            contentType: e.contentType,
+            headers:
+              e.headerLength === undefined
+                ? undefined
+                : { 'Inference-Header-Content-Length': e.headerLength },
+          });
+        }, fail);
+      });
+    });
   }
 
   let inflight = 0;
@@ -125,45 +147,46 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
   let idleWaiters: (() => void)[] = [];
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    void respond(req, res);
-  }
-
-  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     inflight++;
-    lastActivity = performance.now();
+    lastActivity = started;
     const header = req.headers['x-request-id'];
     const requestId =
       typeof header === 'string' && header.length > 0 && header.length <= 200 ? header : randomUUID();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    try {
-      let reply: Reply;
+    const finish = (reply: Reply): void => {
       try {
-        reply = await route(req, path);
+        write(res, reply, requestId, opts.isDraining());
+        opts.accessLog({
+          method: req.method ?? '',
+          path,
+          status: reply.status,
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+          requestId,
+        });
       } catch (err) {
-        reply = errorReply(err, opts.logger, requestId);
+        opts.logger.error('failed to write a response', { requestId, error: String(err) });
+      } finally {
+        inflight--;
+        lastActivity = performance.now();
+        if (inflight === 0) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const w of waiters) w();
+        }
       }
-      write(res, reply, requestId, opts.isDraining());
-      opts.logger.info('request', {
-        method: req.method,
-        path,
-        status: reply.status,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        requestId,
-      });
+    };
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = route(req, path);
     } catch (err) {
-      opts.logger.error('failed to write a response', { requestId, error: String(err) });
-    } finally {
-      inflight--;
-      lastActivity = performance.now();
-      if (inflight === 0) {
-        const waiters = idleWaiters;
-        idleWaiters = [];
-        for (const w of waiters) w();
-      }
+      reply = errorReply(err, opts.logger, requestId);
     }
+    if (reply instanceof Promise)
+      reply.then(finish, (err: unknown) => finish(errorReply(err, opts.logger, requestId)));
+    else finish(reply);
   }
 
   function route(req: IncomingMessage, path: string): Reply | Promise<Reply> {
@@ -215,15 +238,30 @@ function errorReply(err: unknown, logger: Logger, requestId: string): Reply {
 }
 
 function write(res: ServerResponse, reply: Reply, requestId: string, draining: boolean): void {
-  const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
-  const headers: Record<string, string | number> = {
-    'Content-Type': reply.contentType,
-    'Content-Length': body.byteLength,
-    'x-request-id': requestId,
-    ...reply.headers,
-  };
+  const { body } = reply;
+  let length = 0;
+  if (typeof body === 'string') length = Buffer.byteLength(body);
+  else
+    for (const part of body) length += typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
+  const headers: (string | number)[] = [
+    'Content-Type',
+    reply.contentType,
+    'Content-Length',
+    length,
+    'x-request-id',
+    requestId,
+  ];
+  if (reply.headers) for (const [name, value] of Object.entries(reply.headers)) headers.push(name, value);
   // While draining, clients are asked to reconnect (to another pod) after this response.
-  if (draining) headers.Connection = 'close';
-  res.writeHead(reply.status, headers);
-  res.end(body);
+  if (draining && reply.headers?.Connection === undefined) headers.push('Connection', 'close');
+  res.writeHead(reply.status, headers as string[]);
+  if (typeof body === 'string') {
+    res.end(body);
+    return;
+  }
+  // Corked, the status line, headers and every part leave in one writev(2) when end() uncorks.
+  res.cork();
+  const last = body.length - 1;
+  for (let i = 0; i < last; i++) res.write(body[i]!);
+  res.end(body[last]);
 }

@@ -35,6 +35,11 @@ export class ModelRegistry {
     return [...this.entries.values()];
   }
 
+  /** The entry for a name, whatever its state; undefined when there is none. */
+  find(name: string): ModelEntry | undefined {
+    return this.entries.get(name);
+  }
+
   /** The entry for a name (and version, when given); a 404 InferenceError when there is none. */
   lookup(name: string, version?: string): ModelEntry {
     const entry = this.entries.get(name);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { encodeInferResponse, toJsonData } from './encode.js';
+import { bodyBytes, encodeInferResponse, toJsonData } from './encode.js';
 import type { Tensor } from './types.js';
 
 const t = (datatype: Tensor['datatype'], data: Tensor['data'], shape = [data.length]): Tensor => ({
@@ -16,7 +16,8 @@ describe('encodeInferResponse', () => {
     ]);
     expect(r.contentType).toBe('application/json');
     expect(r.headerLength).toBeUndefined();
-    expect(JSON.parse(r.body.toString())).toEqual({
+    expect(r.binary).toEqual([]);
+    expect(JSON.parse(r.json)).toEqual({
       model_name: 'm',
       model_version: '2',
       id: 'req',
@@ -35,12 +36,23 @@ describe('encodeInferResponse', () => {
         { name: 'o', binary: true },
       ],
     );
-    const header = JSON.parse(r.body.subarray(0, r.headerLength).toString());
+    const body = bodyBytes(r);
+    const header = JSON.parse(body.subarray(0, r.headerLength).toString());
     expect(header.outputs.map((o: { parameters: object }) => o.parameters)).toEqual([
       { binary_data_size: 4 },
       { binary_data_size: 6 },
     ]);
-    expect([...r.body.subarray(r.headerLength!)]).toEqual([1, 0, 0xff, 0xff, 2, 0, 0, 0, 0x61, 0x62]);
+    expect([...body.subarray(r.headerLength!)]).toEqual([1, 0, 0xff, 0xff, 2, 0, 0, 0, 0x61, 0x62]);
+  });
+
+  it('a binary output is a view of the tensor, not a copy', () => {
+    const data = new Float32Array([1, 2, 3, 4]).subarray(2);
+    const r = encodeInferResponse('m', '1', undefined, { outputs: [t('FP32', data)] }, [
+      { name: 'o', binary: true },
+    ]);
+    expect(r.binary[0]!.buffer).toBe(data.buffer);
+    expect(r.binary[0]!.byteOffset).toBe(8);
+    expect(r.headerLength).toBe(Buffer.byteLength(r.json));
   });
 
   it('writes 64-bit integers beyond 2^53 exactly in JSON', () => {
@@ -51,7 +63,7 @@ describe('encodeInferResponse', () => {
       { outputs: [t('UINT64', BigUint64Array.of(2n ** 64n - 1n, 1n))] },
       [{ name: 'o', binary: false }],
     );
-    const text = r.body.toString();
+    const text = r.json;
     expect(text).toContain('"data":[18446744073709551615,1]');
     expect(JSON.parse(text).id).toBe('__modelship_exact_0');
   });

@@ -1,14 +1,18 @@
 /**
  * Response encoding: InferResult -> JSON, or JSON header + raw tensors (Triton's binary tensor extension).
- * Pure: returns the body and the header values; the HTTP layer only writes them.
+ * Pure: returns the body's parts and the header values; the HTTP layer only writes them. Binary outputs are views
+ * of the output tensors, written after the JSON without being copied into one buffer.
  */
 import { bytesOf, datatypeByV2, halfToNumber, type TensorData } from './datatypes.js';
 import type { InferResult, RequestedOutput, Tensor, WireInferResponse, WireOutput } from './types.js';
 
 export interface EncodedBody {
-  body: Buffer;
+  /** The JSON text: the whole body, or the header that the binary parts follow. */
+  json: string;
+  /** Binary outputs in order, after the JSON (views, not copies); empty for an all-JSON response. */
+  binary: Uint8Array[];
   contentType: string;
-  /** Set when binary tensors follow the JSON: the value of Inference-Header-Content-Length. */
+  /** Set when binary tensors follow the JSON: the value of Inference-Header-Content-Length (bytes of `json`). */
   headerLength?: number;
 }
 
@@ -55,13 +59,18 @@ export function encodeInferResponse(
   if (id !== undefined) response.id = id;
   let text = JSON.stringify(response);
   for (const [token, digits] of exact) text = text.replace(token, digits);
-  const json = Buffer.from(text, 'utf8');
-  if (binaryParts.length === 0) return { body: json, contentType: 'application/json' };
+  if (binaryParts.length === 0) return { json: text, binary: binaryParts, contentType: 'application/json' };
   return {
-    body: Buffer.concat([json, ...binaryParts]),
+    json: text,
+    binary: binaryParts,
     contentType: 'application/octet-stream',
-    headerLength: json.byteLength,
+    headerLength: Buffer.byteLength(text, 'utf8'),
   };
+}
+
+/** The whole body as one Buffer (a copy): for tests and callers that need it in one piece. */
+export function bodyBytes(encoded: EncodedBody): Buffer {
+  return Buffer.concat([Buffer.from(encoded.json, 'utf8'), ...encoded.binary]);
 }
 
 const EXACT_TOKEN = '__modelship_exact_';
