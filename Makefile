@@ -93,6 +93,9 @@ bench-server: deps ## Benchmark the serving runtime against raw onnxruntime and 
 OPERATOR_NODE_FLAGS := --max-semi-space-size=2
 .PHONY: run
 run: build ## Run the operator in the foreground against the current KUBECONFIG (no leader election)
+	@if [ -f .cluster/operator.pid ] && kill -0 "$$(cat .cluster/operator.pid)" 2>/dev/null; then \
+	  echo "make cluster-up already runs the operator in the background (pid $$(cat .cluster/operator.pid))." >&2; \
+	  echo "To run it here instead: make cluster-down && MODELSHIP_OPERATOR=off make cluster-up && make run" >&2; exit 1; fi
 	node $(OPERATOR_NODE_FLAGS) dist/operator/src/main.js --no-leader-elect $(ARGS)
 
 .PHONY: install
@@ -105,11 +108,11 @@ bench-operator: build binaries ## Benchmark the operator against a local control
 
 # --- local cluster -------------------------------------------------------------------------------
 .PHONY: cluster-up
-cluster-up: deps binaries ## Start the local control plane; prints the KUBECONFIG export line
+cluster-up: deps binaries build ## Start the local cluster (a node, the CRD, the operator); prints the KUBECONFIG export line
 	@$(TSX) cluster/src/cli.ts up
 
 .PHONY: cluster-down
-cluster-down: deps ## Stop the local control plane; nothing is left running
+cluster-down: deps ## Stop the local cluster and its operator; nothing is left running
 	@$(TSX) cluster/src/cli.ts down
 
 .PHONY: cluster-status

@@ -8,7 +8,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchCluster, stopCluster } from './launcher.js';
-import { localOperatorPid, stopLocalOperator } from './local-operator.js';
+import {
+  installModelship,
+  localOperatorPid,
+  startLocalOperator,
+  stopLocalOperator,
+} from './local-operator.js';
 import { unmountAll } from './node/host.js';
 import { requireRoot } from './node/prereqs.js';
 import { isAlive, readState, type ClusterMode } from './state.js';
@@ -22,8 +27,28 @@ if (mode !== 'node' && mode !== 'controlplane') {
   process.exit(2);
 }
 
+// `on` (default): cluster-up also installs the CRD and runs the operator in the background, so that
+// `kubectl apply -f examples/` is all a person needs. `off`: the cluster alone (for `make run` in a terminal).
+const operatorMode = process.env.MODELSHIP_OPERATOR ?? 'on';
+if (operatorMode !== 'on' && operatorMode !== 'off') {
+  console.error(`cluster: MODELSHIP_OPERATOR must be on or off, not ${operatorMode}`);
+  process.exit(2);
+}
+
 function exportLine(kubeconfig: string): string {
   return `export KUBECONFIG=${kubeconfig}`;
+}
+
+async function ensureOperator(kubeconfig: string): Promise<void> {
+  if (operatorMode === 'off') {
+    console.log('The operator is not running (MODELSHIP_OPERATOR=off): make install, then make run.');
+    return;
+  }
+  await installModelship(kubeconfig);
+  const operator = await startLocalOperator(dir, kubeconfig);
+  console.log(
+    `CRD installed; the operator runs in the background (pid ${operator.pid}, log ${operator.log}).`,
+  );
 }
 
 async function up(): Promise<void> {
@@ -34,6 +59,7 @@ async function up(): Promise<void> {
       console.log(
         `The local cluster is already running (${existing.server}, Kubernetes ${existing.kubeVersion}).`,
       );
+      await ensureOperator(existing.kubeconfig!);
       console.log(exportLine(existing.kubeconfig!));
       return;
     }
@@ -55,12 +81,13 @@ async function up(): Promise<void> {
   );
   console.log(`kubectl ${state.kubeVersion}: ${state.kubectl}`);
   console.log(`Logs: ${join(dir, 'logs')}`);
+  await ensureOperator(state.kubeconfig!);
   console.log('Use it with:');
   console.log(`  ${exportLine(state.kubeconfig!)}`);
 }
 
 async function down(): Promise<void> {
-  if (await stopLocalOperator(dir)) console.log('Stopped the operator that make demo started.');
+  if (await stopLocalOperator(dir)) console.log('Stopped the operator that make cluster-up started.');
   const stopped = await stopCluster(dir);
   await unmountLeftovers(dir);
   rmSync(dir, { recursive: true, force: true });

@@ -1,10 +1,11 @@
 /**
- * The operator as `make demo` runs it beside the local cluster: a background process whose PID and log live
- * in the cluster's state folder, so that `make cluster-down` stops it with everything else.
+ * The operator as `make cluster-up` (and so `make demo`) runs it beside the local cluster: a background process
+ * whose PID and log live in the cluster's state folder, so that `make cluster-down` stops it with everything else.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kubectl } from './kubectl.js';
 import { freePort, httpGet } from './process.js';
 import { isAlive } from './state.js';
 import { repoRoot } from './versions.js';
@@ -72,4 +73,17 @@ export async function stopLocalOperator(dir: string): Promise<boolean> {
   while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   return true;
+}
+
+/** The CRD (established) and the operator's RBAC, as `make install` applies them. Idempotent. */
+export async function installModelship(kubeconfig: string): Promise<void> {
+  const steps = [
+    ['apply', '--server-side', '-f', join(repoRoot, 'crds')],
+    ['wait', '--for=condition=Established', '--timeout=60s', 'crd/modeldeployments.modelship.dev'],
+    ['apply', '--server-side', '-f', join(repoRoot, 'config/rbac/operator.yaml')],
+  ];
+  for (const args of steps) {
+    const r = await kubectl(args, { kubeconfig, timeoutMs: 90_000 });
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  }
 }
