@@ -76,7 +76,7 @@ test-server: deps ## Serving runtime: real onnxruntime sessions over real HTTP
 	$(JEST) --selectProjects server
 
 .PHONY: test-integration
-test-integration: deps binaries ## Against a real kube-apiserver, etcd and kube-controller-manager
+test-integration: deps binaries build ## Against a real kube-apiserver, etcd and kube-controller-manager
 	$(JEST) --selectProjects integration --runInBand
 
 .PHONY: test-e2e

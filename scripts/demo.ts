@@ -128,11 +128,18 @@ try {
     '-o',
     'wide',
   ]);
-  await step('a Service per model (and one per revision)', [
+  await step('a Deployment per revision, a Service per model and one per revision, a PDB for two replicas', [
     'get',
-    'services',
+    'deployments,services,poddisruptionbudgets',
     '-l',
     'app.kubernetes.io/managed-by=modelship',
+  ]);
+  await step('the status conditions, with their reasons', [
+    'get',
+    'md',
+    'iris',
+    '-o',
+    'jsonpath={range .status.conditions[*]}{.type}={.status}  {.reason}: {.message}{"\\n"}{end}',
   ]);
 
   const ip = await quiet(['get', 'service', 'iris', '-o', 'jsonpath={.spec.clusterIP}']);

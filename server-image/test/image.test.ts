@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as ENV from '../src/env.js';
+import { ensurePythonTool } from './support/python-tool.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfilePath = `${repo}server-image/Dockerfile`;
@@ -24,16 +25,7 @@ const instructions = dockerfile
 
 describe('server-image/Dockerfile', () => {
   it('passes hadolint', async () => {
-    const { stdout } = await run(
-      'bash',
-      [fileURLToPath(new URL('./support/ensure-hadolint.sh', import.meta.url))],
-      {
-        timeout: 5 * 60_000,
-      },
-    ).catch((err: { stderr?: string; message: string }) => {
-      throw new Error(`hadolint is not available: ${err.stderr ?? err.message}`);
-    });
-    const hadolint = stdout.trim().split('\n').pop()!;
+    const hadolint = await ensurePythonTool('hadolint');
     const result = await run(hadolint, [dockerfilePath]).catch(
       (err: { stdout?: string; code?: number }) => err,
     );

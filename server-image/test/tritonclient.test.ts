@@ -3,7 +3,7 @@
  */
 /**
  * Triton's own client, unchanged: tritonclient.http (installed from PyPI into a cache venv by
- * tritonclient/ensure-tritonclient.sh) drives the server through health, metadata, config, statistics and
+ * support/python-tool.ts) drives the server through health, metadata, config, statistics and
  * inference of every datatype with binary and JSON tensors (tritonclient/check.py).
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { allTypesModel } from '../../test/fixtures/onnx/models.js';
+import { ensurePythonTool } from './support/python-tool.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const run = promisify(execFile);
@@ -19,12 +20,7 @@ let s: TestServer;
 let python: string;
 
 beforeAll(async () => {
-  const ensured = await run('bash', [here('./tritonclient/ensure-tritonclient.sh')], {
-    timeout: 10 * 60_000,
-  }).catch((err: { stderr?: string; message: string }) => {
-    throw new Error(`tritonclient could not be installed: ${err.stderr ?? err.message}`);
-  });
-  python = ensured.stdout.trim().split('\n').pop()!;
+  python = await ensurePythonTool('tritonclient');
   s = await startTestServer(allTypesModel(), { modelName: 'all_types' });
 }, 10 * 60_000);
 afterAll(async () => {

@@ -202,12 +202,19 @@ describe('creating a ModelDeployment', () => {
   });
 
   it('makes the model Service, a Service per revision and a PodDisruptionBudget for two replicas', async () => {
-    const main = await core.readNamespacedService({ namespace: ns, name: 'web' });
+    // The same reconcile applies them right after the Deployment the set-up waited for.
+    const main = await eventually(() => core.readNamespacedService({ namespace: ns, name: 'web' }), 10_000);
     expect(main.spec?.selector).toEqual({ 'modelship.dev/deployment': 'web', 'modelship.dev/revision': rev });
     expect(main.spec?.ports?.[0]).toMatchObject({ name: 'http', port: 80, targetPort: 'http' });
-    const perRevision = await core.readNamespacedService({ namespace: ns, name: `web-${rev}` });
+    const perRevision = await eventually(
+      () => core.readNamespacedService({ namespace: ns, name: `web-${rev}` }),
+      10_000,
+    );
     expect(perRevision.spec?.selector).toEqual(main.spec?.selector);
-    const pdb = await policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: `web-${rev}` });
+    const pdb = await eventually(
+      () => policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: `web-${rev}` }),
+      10_000,
+    );
     expect(pdb.spec?.maxUnavailable).toBe(1);
     expect(pdb.spec?.selector?.matchLabels).toEqual(main.spec?.selector);
   });
@@ -311,6 +318,10 @@ describe('autoscaling and volumes', () => {
     await eventually(() =>
       policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: `auto-${rev}` }).catch(() => undefined),
     );
+    // kube-controller-manager's HPA controller keeps acting on what it scales (it sets the replicas to
+    // minReplicas at its next sync, up to 15 s later), which changes this ModelDeployment's status: remove it so
+    // that it cannot write during the steady-state test below.
+    await kubectlOk(['delete', 'md', 'auto', '-n', ns, '--wait=true', '--timeout=60s']);
   });
 
   it('mounts a pvc:// model read-only', async () => {

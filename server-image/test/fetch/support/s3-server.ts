@@ -1,13 +1,11 @@
 /**
  * A real S3-compatible server for tests: moto's server (from PyPI, installed once into a cache venv by
- * ensure-s3-server.sh), on loopback, with IAM authentication switched on so wrong credentials are refused
+ * support/python-tool.ts), on loopback, with IAM authentication switched on so wrong credentials are refused
  * the way AWS refuses them.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   freePort,
   httpGet,
@@ -16,6 +14,7 @@ import {
   waitFor,
   type Component,
 } from '../../../../cluster/src/process.js';
+import { ensurePythonTool } from '../../support/python-tool.js';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -32,12 +31,11 @@ export interface S3TestServer {
   stop(): Promise<void>;
 }
 
-const ENSURE_SCRIPT = fileURLToPath(new URL('./ensure-s3-server.sh', import.meta.url));
 const REGION = 'us-east-1';
 
 /** Installs moto if needed (the first time: about half a minute), then starts it. Fails with what to install. */
 export async function startS3Server(): Promise<S3TestServer> {
-  const motoServer = await ensureMotoServer();
+  const motoServer = await ensurePythonTool('moto');
   const dir = await mkdtemp(join(tmpdir(), 'modelship-moto-'));
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -67,24 +65,6 @@ export async function startS3Server(): Promise<S3TestServer> {
     await stop();
     throw err;
   }
-}
-
-function ensureMotoServer(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [ENSURE_SCRIPT], { timeout: 10 * 60_000 }, (err, stdout, stderr) => {
-      if (err) {
-        reject(
-          new Error(
-            `The S3-compatible test server (moto) is not available and could not be installed by ${ENSURE_SCRIPT}:\n` +
-              `${stderr.trim() || err.message}\n` +
-              'Install Python >= 3.9 with the venv module and allow access to PyPI, or run that script by hand to see why.',
-          ),
-        );
-        return;
-      }
-      resolve(stdout.trim().split('\n').pop() ?? '');
-    });
-  });
 }
 
 /**
