@@ -15,6 +15,7 @@ import {
   stopLocalOperator,
 } from './local-operator.js';
 import { unmountAll } from './node/host.js';
+import { nodePortsFromEnv } from './node/layout.js';
 import { requireRoot } from './node/prereqs.js';
 import { isAlive, readState, type ClusterMode } from './state.js';
 import { repoRoot } from './versions.js';
@@ -72,9 +73,7 @@ async function up(): Promise<void> {
   const state = await launchCluster({
     dir,
     mode,
-    apiserverPort: process.env.MODELSHIP_APISERVER_PORT
-      ? Number(process.env.MODELSHIP_APISERVER_PORT)
-      : undefined,
+    ports: nodePortsFromEnv(process.env),
   });
   console.log(
     `Local cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: Kubernetes ${state.kubeVersion} at ${state.server}`,

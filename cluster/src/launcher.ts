@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { binaryPaths, ensureBinaries } from './binaries.js';
 import { cleanHost } from './node/teardown.js';
 import { ensureImages, type ImageId } from './images/index.js';
-import { defaultNodePorts } from './node/layout.js';
+import { resolveNodePorts, type NodePorts } from './node/layout.js';
 import { checkHost, ensurePackages } from './node/prereqs.js';
 import type { ClusterMode } from './state.js';
 import { isAlive, readState, type ClusterState } from './state.js';
@@ -20,8 +20,11 @@ export interface LaunchOptions {
   ownerPid?: number;
   /** Remove the state directory on shutdown. */
   ephemeral?: boolean;
-  /** A fixed apiserver port (default: a free one; 6443 for a node). */
-  apiserverPort?: number;
+  /**
+   * Fixed ports. A control plane uses only `apiserver` (default: a free one); a node uses all of them
+   * (defaults: `defaultNodePorts`).
+   */
+  ports?: Partial<NodePorts>;
   /** `controlplane` (default): etcd, apiserver, controller-manager. `node`: plus a real node that runs pods. */
   mode?: ClusterMode;
   timeoutMs?: number;
@@ -50,7 +53,7 @@ export async function launchCluster(o: LaunchOptions = {}): Promise<ClusterState
   const log = o.log ?? ((line: string) => process.stderr.write(`cluster: ${line}\n`));
   // A node's prerequisites are checked here, in the caller's terminal, before anything starts.
   if (mode === 'node') {
-    await checkHost({ ...defaultNodePorts, ...(o.apiserverPort ? { apiserver: o.apiserverPort } : {}) });
+    await checkHost(resolveNodePorts(o.ports));
     await ensurePackages(log);
   }
   await ensureBinaries();
@@ -69,7 +72,7 @@ export async function launchCluster(o: LaunchOptions = {}): Promise<ClusterState
   args.push('--dir', dir);
   if (o.ownerPid !== undefined) args.push('--owner-pid', String(o.ownerPid));
   if (o.ephemeral) args.push('--ephemeral');
-  if (o.apiserverPort !== undefined) args.push('--apiserver-port', String(o.apiserverPort));
+  if (o.ports && Object.keys(o.ports).length) args.push('--ports', JSON.stringify(o.ports));
   args.push('--mode', mode);
   const out = openSync(join(dir, 'supervisor.log'), 'a');
   // fd 3 is a pipe on which the supervisor reports once, "ready" or the start-up error, then closes it:

@@ -3,7 +3,7 @@
  * everything down on SIGTERM/SIGINT, or as soon as its owner process (a test run) disappears, so that an
  * interrupted or crashed test run leaves no process and no temporary directory behind.
  *
- *   supervisor --dir DIR [--mode controlplane|node] [--owner-pid PID] [--ephemeral] [--apiserver-port N]
+ *   supervisor --dir DIR [--mode controlplane|node] [--owner-pid PID] [--ephemeral] [--ports JSON]
  *
  * Mode `node` adds a real node (containerd, kube-scheduler, kubelet, kube-proxy, CoreDNS; see node/) and undoes
  * its host changes on the way out.
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { binaryPaths } from './binaries.js';
 import { startControlPlane, stopComponents } from './controlplane.js';
-import { defaultNodePorts, type NodePorts } from './node/layout.js';
+import { resolveNodePorts, type NodePorts } from './node/layout.js';
 import { readNodeImages, startNode } from './node/node.js';
 import { mountsUnder } from './node/host.js';
 import { cleanHost, stopPods } from './node/teardown.js';
@@ -30,7 +30,8 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     'owner-pid': { type: 'string' },
     ephemeral: { type: 'boolean', default: false },
-    'apiserver-port': { type: 'string' },
+    // Partial<NodePorts> as JSON, from the launcher.
+    ports: { type: 'string' },
     mode: { type: 'string', default: 'controlplane' },
   },
 });
@@ -94,14 +95,14 @@ async function main(): Promise<void> {
   const pkiDir = join(dir, 'pki');
   await mkdir(pkiDir, { recursive: true });
   const pki = await createPki(pkiDir);
-  const apiserverPort = values['apiserver-port'] ? Number(values['apiserver-port']) : undefined;
-  const ports: NodePorts = { ...defaultNodePorts, ...(apiserverPort ? { apiserver: apiserverPort } : {}) };
+  const fixed = JSON.parse(values.ports ?? '{}') as Partial<NodePorts>;
+  const ports: NodePorts = resolveNodePorts(fixed);
   const cp = await startControlPlane({
     binaries,
     pki,
     dir,
     network: mode === 'node' ? 'node' : 'loopback',
-    apiserverPort: mode === 'node' ? ports.apiserver : apiserverPort,
+    apiserverPort: mode === 'node' ? ports.apiserver : fixed.apiserver,
   });
   components = cp.components;
   if (mode === 'node') {

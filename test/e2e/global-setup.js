@@ -14,7 +14,16 @@ export default async function globalSetup() {
   // What the host looks like before: the teardown proves it is the same afterwards.
   process.env.MODELSHIP_E2E_HOST_BEFORE = JSON.stringify(await snapshotHost());
   const started = Date.now();
-  const state = await launchCluster({ mode: 'node', ownerPid: process.pid, ephemeral: true });
+  // Every host port moved off its default, so the tier proves they are all configurable (kubectl logs, exec and
+  // port-forward go through the kubelet's port; readiness waits on kube-proxy's health port).
+  const ports = {
+    apiserver: 16443,
+    kubelet: 20250,
+    kubeletHealthz: 20248,
+    proxyHealthz: 20256,
+    proxyMetrics: 20249,
+  };
+  const state = await launchCluster({ mode: 'node', ownerPid: process.pid, ephemeral: true, ports });
   process.env.KUBECONFIG = state.kubeconfig;
   process.env.MODELSHIP_TEST_CLUSTER_DIR = state.dir;
   process.env.MODELSHIP_TEST_AUDIT_LOG = state.auditLog;

@@ -7,8 +7,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { launchCluster, stopCluster } from '../../cluster/src/launcher.js';
+import { resolveNodePorts } from '../../cluster/src/node/layout.js';
+import { checkPortsFree } from '../../cluster/src/node/prereqs.js';
+import { freePort } from '../../cluster/src/process.js';
 import { isAlive } from '../../cluster/src/state.js';
 import { kubectl } from '../../cluster/src/kubectl.js';
 import { eventually, repoRoot } from '../support/cluster.js';
@@ -46,7 +50,12 @@ describe('local cluster harness', () => {
     const port = Number(new URL(first.server!).port);
     try {
       const dir = mkdtempSync(join(tmpdir(), 'modelship-harness-'));
-      const launch = launchCluster({ dir, ownerPid: process.pid, ephemeral: true, apiserverPort: port });
+      const launch = launchCluster({
+        dir,
+        ownerPid: process.pid,
+        ephemeral: true,
+        ports: { apiserver: port },
+      });
       await expect(launch).rejects.toThrow(
         /kube-apiserver exited with code \d+ before kube-apiserver \/readyz[\s\S]*address already in use/,
       );
@@ -68,5 +77,34 @@ describe('local cluster harness', () => {
     } finally {
       rmSync(emptyCache, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a node whose ports are taken, naming each port, its role and the variable that moves it', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const ports = resolveNodePorts({
+        apiserver: await freePort(),
+        kubelet: port,
+        proxyMetrics: await freePort(),
+      });
+      await expect(checkPortsFree(ports)).rejects.toThrow(
+        new RegExp(
+          `^ports in use: ${port} \\(kubelet; move it with MODELSHIP_KUBELET_PORT\\)\\. Stop what uses them`,
+        ),
+      );
+    } finally {
+      taken.close();
+    }
+    await expect(
+      checkPortsFree({
+        apiserver: await freePort(),
+        kubelet: await freePort(),
+        kubeletHealthz: await freePort(),
+        proxyHealthz: await freePort(),
+        proxyMetrics: await freePort(),
+      }),
+    ).resolves.toBeUndefined();
   });
 });

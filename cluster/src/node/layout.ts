@@ -69,3 +69,41 @@ export const defaultNodePorts: NodePorts = {
   proxyHealthz: 10256,
   proxyMetrics: 10249,
 };
+
+/** The environment variable that moves each of them, for machines where a default port is taken. */
+export const nodePortVariables: Record<keyof NodePorts, string> = {
+  apiserver: 'MODELSHIP_APISERVER_PORT',
+  kubelet: 'MODELSHIP_KUBELET_PORT',
+  kubeletHealthz: 'MODELSHIP_KUBELET_HEALTHZ_PORT',
+  proxyHealthz: 'MODELSHIP_PROXY_HEALTHZ_PORT',
+  proxyMetrics: 'MODELSHIP_PROXY_METRICS_PORT',
+};
+
+/** The ports set in `env`, validated; the others stay unset (defaults apply). */
+export function nodePortsFromEnv(env: NodeJS.ProcessEnv): Partial<NodePorts> {
+  const ports: Partial<NodePorts> = {};
+  for (const [key, variable] of Object.entries(nodePortVariables) as [keyof NodePorts, string][]) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    const port = Number(value);
+    if (!/^\d+$/.test(value) || port < 1 || port > 65535)
+      throw new Error(`${variable} must be a port number (1-65535), not "${value}"`);
+    ports[key] = port;
+  }
+  return ports;
+}
+
+/** The defaults with `overrides` applied; refuses two roles on one port. */
+export function resolveNodePorts(overrides: Partial<NodePorts> = {}): NodePorts {
+  const ports = { ...defaultNodePorts, ...overrides };
+  const byPort = new Map<number, string>();
+  for (const [key, port] of Object.entries(ports) as [keyof NodePorts, number][]) {
+    const other = byPort.get(port);
+    if (other)
+      throw new Error(
+        `${nodePortVariables[key]} and ${other} cannot both be ${port}: each port serves one role`,
+      );
+    byPort.set(port, nodePortVariables[key]);
+  }
+  return ports;
+}

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { createServer } from 'node:net';
 import { run } from '../exec.js';
 import { linkExists } from './host.js';
-import { nodeNetwork, type NodePorts } from './layout.js';
+import { nodeNetwork, nodePortVariables, type NodePorts } from './layout.js';
 
 /** Debian packages by the command (or file) that shows they are installed. */
 export const requiredPackages: Record<string, string> = {
@@ -115,14 +115,19 @@ export async function checkHost(ports: NodePorts): Promise<void> {
       `a network bridge ${nodeNetwork.bridge} exists already: another local node may be running. Stop it (make cluster-down) first.`,
     );
   }
+  await checkPortsFree(ports);
+}
+
+/** Refuses ports another process listens on, naming each one, its role and the variable that moves it. */
+export async function checkPortsFree(ports: NodePorts): Promise<void> {
   const busy: string[] = [];
-  for (const [what, port] of Object.entries(ports)) {
+  for (const [role, port] of Object.entries(ports) as [keyof NodePorts, number][]) {
     if (!(await portFree(port, '0.0.0.0')) || !(await portFree(port, '127.0.0.1')))
-      busy.push(`${port} (${what})`);
+      busy.push(`${port} (${role}; move it with ${nodePortVariables[role]})`);
   }
   if (busy.length) {
     throw new PrerequisiteError(
-      `ports in use: ${busy.join(', ')}. Stop what uses them, or choose others with MODELSHIP_APISERVER_PORT.`,
+      `ports in use: ${busy.join(', ')}. Stop what uses them, or set the variables named to free ports.`,
     );
   }
 }
