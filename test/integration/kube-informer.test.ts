@@ -12,7 +12,7 @@ import { Informer, resourcePath, type InformerOptions } from '../../operator/src
 import { TcpProxy } from '../../operator/src/kube/testing/tcp-proxy.js';
 import { kubeTransport, type InformerTransport } from '../../operator/src/kube/transport.js';
 import { silentLogger } from '../../operator/src/telemetry/logger.js';
-import { createNamespace, eventually, kubeConfig, kubectlOk } from '../support/cluster.js';
+import { createNamespace, eventually, kubeConfig, kubectlOk, viaProxy } from '../support/cluster.js';
 
 const configmaps = resourcePath({ version: 'v1', plural: 'configmaps' });
 const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
@@ -252,18 +252,6 @@ describe('Informer on a real API server', () => {
     expect(inf.get(target, 'cm-secret')?.data?.v).toBe('1');
   }, 60_000);
 });
-
-function viaProxy(port: number): k8s.KubeConfig {
-  const base = kubeConfig();
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: base.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` })),
-    users: base.users,
-    contexts: base.contexts,
-    currentContext: base.currentContext,
-  });
-  return kc;
-}
 
 function withToken(token: string): k8s.KubeConfig {
   const base = kubeConfig();

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { LeaderElector, leaderIdentity, type LeaderElectionOptions } from '../../operator/src/kube/leader.js';
 import { TcpProxy } from '../../operator/src/kube/testing/tcp-proxy.js';
 import { silentLogger } from '../../operator/src/telemetry/logger.js';
-import { createNamespace, eventually, kubeConfig, kubectlOk } from '../support/cluster.js';
+import { createNamespace, eventually, kubeConfig, kubectlOk, viaProxy } from '../support/cluster.js';
 
 let ns: string;
 beforeAll(async () => {
@@ -239,15 +239,3 @@ spec:
     expect(() => new LeaderElector({ ...base, identity: '' })).toThrow(/identity/);
   });
 });
-
-function viaProxy(port: number): k8s.KubeConfig {
-  const base = kubeConfig();
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: base.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` })),
-    users: base.users,
-    contexts: base.contexts,
-    currentContext: base.currentContext,
-  });
-  return kc;
-}

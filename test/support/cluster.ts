@@ -20,6 +20,19 @@ export function kubeConfig(): k8s.KubeConfig {
   return kc;
 }
 
+/** The test cluster's admin credentials, reaching the API server through a local proxy on `port`. */
+export function viaProxy(port: number): k8s.KubeConfig {
+  const base = kubeConfig();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: base.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` })),
+    users: base.users,
+    contexts: base.contexts,
+    currentContext: base.currentContext,
+  });
+  return kc;
+}
+
 /** The pinned kubectl against the test cluster, as a user would run it. */
 export function kubectl(args: string[], input?: string): Promise<KubectlResult> {
   return runKubectl(args, { kubeconfig: kubeconfigPath(), input });

@@ -59,27 +59,24 @@ export function summarize(decision: Decision, desiredReplicas: number): Summary 
     message: 'nothing has failed',
   };
 
+  // A failed revision: Degraded while the live one still serves, Failed when nothing does.
+  const failed = (why: string): Summary => ({
+    phase: serving ? 'Degraded' : 'Failed',
+    ready,
+    progressing: {
+      type: ConditionType.Progressing,
+      status: 'False',
+      reason: Reason.RevisionFailed,
+      message: why,
+    },
+    degraded: { type: ConditionType.Degraded, status: 'True', reason: Reason.RevisionFailed, message: why },
+  });
+
   if (decision.live !== decision.target) {
     const target = decision.health[decision.target] ?? noneYet(desiredReplicas);
     const targetName = describe(decision.target, decision.targetVersion);
     if (target.state === 'Failed') {
-      const why = `${targetName} failed (${target.reason}): ${target.message}; ${liveName} keeps serving`;
-      return {
-        phase: serving ? 'Degraded' : 'Failed',
-        ready,
-        progressing: {
-          type: ConditionType.Progressing,
-          status: 'False',
-          reason: Reason.RevisionFailed,
-          message: why,
-        },
-        degraded: {
-          type: ConditionType.Degraded,
-          status: 'True',
-          reason: Reason.RevisionFailed,
-          message: why,
-        },
-      };
+      return failed(`${targetName} failed (${target.reason}): ${target.message}; ${liveName} keeps serving`);
     }
     return {
       phase: 'Progressing',
@@ -95,18 +92,7 @@ export function summarize(decision: Decision, desiredReplicas: number): Summary 
   }
 
   if (live.state === 'Failed') {
-    const why = `${liveName} failed (${live.reason}): ${live.message}`;
-    return {
-      phase: serving ? 'Degraded' : 'Failed',
-      ready,
-      progressing: {
-        type: ConditionType.Progressing,
-        status: 'False',
-        reason: Reason.RevisionFailed,
-        message: why,
-      },
-      degraded: { type: ConditionType.Degraded, status: 'True', reason: Reason.RevisionFailed, message: why },
-    };
+    return failed(`${liveName} failed (${live.reason}): ${live.message}`);
   }
   if (live.state === 'Progressing') {
     return {
