@@ -96,25 +96,21 @@ describe('leader election', () => {
 
   it('hands over at once when the leader is stopped with SIGTERM (the lease is released)', async () => {
     const ns = await createNamespace('handover');
+    const releaseArgs = [
+      '--lease-duration-ms=15000',
+      '--renew-deadline-ms=10000',
+      '--retry-period-ms=500',
+      '--leader-election-id=ha-release',
+    ];
     const a = await startOperator({
       kubeconfig: config,
-      args: [
-        '--lease-duration-ms=15000',
-        '--renew-deadline-ms=10000',
-        '--retry-period-ms=500',
-        '--leader-election-id=ha-release',
-      ],
+      args: releaseArgs,
     });
     running.push(a);
     await eventually(async () => a.logLines().some((l) => l.message === 'reconciling'), 30_000);
     const b = await startOperator({
       kubeconfig: config,
-      args: [
-        '--lease-duration-ms=15000',
-        '--renew-deadline-ms=10000',
-        '--retry-period-ms=500',
-        '--leader-election-id=ha-release',
-      ],
+      args: releaseArgs,
     });
     running.push(b);
     const stoppedAt = Date.now();
