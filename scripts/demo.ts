@@ -10,6 +10,7 @@ import { kubectl } from '../cluster/src/kubectl.js';
 import { startLocalOperator } from '../cluster/src/local-operator.js';
 import { readState } from '../cluster/src/state.js';
 import { repoRoot } from '../cluster/src/versions.js';
+import { shellCommand, shellQuote } from './shell-quote.js';
 
 const dir = process.env.MODELSHIP_CLUSTER_DIR ?? join(repoRoot, '.cluster');
 const state = readState(dir);
@@ -20,14 +21,17 @@ if (state?.status !== 'ready' || !state.kubeconfig) {
 const kubeconfig = state.kubeconfig;
 const hasNode = state.mode === 'node';
 
+/** Runs kubectl and shows it as a command line that can be pasted into bash as it is (stdin as a here-document). */
 async function step(title: string, args: string[], input?: string, expectFailure = false): Promise<string> {
-  console.log(`\n$ kubectl ${args.join(' ')}${title ? `    # ${title}` : ''}`);
+  // The title goes on the first line: after a here-document's last line it would not be a comment.
+  const [first, ...rest] = shellCommand(['kubectl', ...args], input).split('\n');
+  console.log(`\n$ ${[`${first}${title ? `    # ${title}` : ''}`, ...rest].join('\n')}`);
   const r = await kubectl(args, { kubeconfig, input, timeoutMs: 300_000 });
   process.stdout.write(r.stdout);
   process.stdout.write(r.stderr);
   if ((r.code !== 0) !== expectFailure) {
     throw new Error(
-      `kubectl ${args.join(' ')} ${expectFailure ? 'unexpectedly succeeded' : `failed (exit ${r.code})`}`,
+      `${shellCommand(['kubectl', ...args])} ${expectFailure ? 'unexpectedly succeeded' : `failed (exit ${r.code})`}`,
     );
   }
   return r.stdout;
@@ -35,7 +39,7 @@ async function step(title: string, args: string[], input?: string, expectFailure
 
 async function quiet(args: string[]): Promise<string> {
   const r = await kubectl(args, { kubeconfig });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`${shellCommand(['kubectl', ...args])}: ${r.stderr}`);
   return r.stdout.trim();
 }
 
@@ -145,7 +149,7 @@ try {
   const ip = await quiet(['get', 'service', 'iris', '-o', 'jsonpath={.spec.clusterIP}']);
   const url = `http://${ip}/v2/models/iris/infer`;
   console.log(
-    `\n$ curl -s ${url} -d '${JSON.stringify(request1)}'    # a real inference through the Service`,
+    `\n$ ${shellCommand(['curl', '-s', url, '-d', JSON.stringify(request1)])}    # a real inference through the Service`,
   );
   const answer = await post(url, request1);
   console.log(answer.body);
@@ -209,7 +213,7 @@ try {
     '--sort-by=.lastTimestamp',
   ]);
   console.log(
-    `\nThe cluster and the operator keep running. Use them with:\n  export KUBECONFIG=${kubeconfig}\nStop both with: make cluster-down`,
+    `\nThe cluster and the operator keep running. Use them with:\n  export KUBECONFIG=${shellQuote(kubeconfig)}\nStop both with: make cluster-down`,
   );
   if (failed > 0) process.exitCode = 1;
 } catch (err) {
