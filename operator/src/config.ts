@@ -1,5 +1,5 @@
 /**
- * Operator configuration: flags, each with an environment variable (the Helm chart sets the variables).
+ * Operator configuration: flags, each with an environment variable (so a container spec can set them).
  * Parsed once in main.ts; nothing else reads process.env or argv.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';

@@ -4,17 +4,20 @@
  * the `modelship.dev/deployment` label, which pods carry too). Wiring only; decisions live in reconcile/.
  */
 import type * as k8s from '@kubernetes/client-node';
-import { podSummary } from './reconcile/observe.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { group, plural, version, type ModelDeployment } from './api/v1alpha1/schema.js';
+import type { ModelDeployment } from './api/v1alpha1/schema.js';
 import { labelKeys, managedSelector } from './desired/names.js';
 import { Applier } from './kube/applier.js';
-import { KubeClient } from './kube/client.js';
+import { KubeClient, type KubeWriter } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
-import { Informer, resourcePath, stripManagedFields } from './kube/informer.js';
+import { Informer, stripManagedFields, type InformerOptions } from './kube/informer.js';
+import type { ResourceKind } from './kube/resource.js';
+import type { InformerTransport } from './kube/transport.js';
 import { WorkQueue } from './kube/workqueue.js';
 import type { Caches } from './reconcile/observe.js';
+import { podSummary } from './reconcile/observe.js';
 import { ModelDeploymentReconciler } from './reconcile/reconciler.js';
+import { kinds, ownedKinds } from './resources.js';
 import type { Logger } from './telemetry/logger.js';
 import type { OperatorMetrics } from './telemetry/metrics.js';
 
@@ -26,6 +29,11 @@ export interface ControllerOptions {
   serverImage: string;
   concurrency: number;
   resyncPeriodMs: number;
+  /** Replaces the API server for reads (unit tests: the in-memory API). @default list and watch over HTTP */
+  transportFor?: (kind: ResourceKind) => InformerTransport<KubernetesObject>;
+  /** Replaces the API server for writes (unit tests: the in-memory API). @default a KubeClient */
+  writer?: KubeWriter;
+  now?: () => Date;
 }
 
 type InformerSet = {
@@ -41,55 +49,55 @@ export class Controller {
   private resyncTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: ControllerOptions) {
-    const common = {
-      kubeConfig: o.kubeConfig,
-      namespaces: o.namespaces,
+    const informer = <T extends KubernetesObject>(
+      resource: ResourceKind,
+      extra: Partial<InformerOptions<T>> = {},
+    ): Informer<T> =>
+      new Informer<T>({
+        kubeConfig: o.kubeConfig,
+        namespaces: o.namespaces,
+        logger: o.logger,
+        registry: o.metrics.registry,
+        name: resource.plural,
+        resource,
+        transport: o.transportFor?.(resource) as InformerTransport<T> | undefined,
+        // managedFields are often half of an object and never read here.
+        transform: stripManagedFields,
+        ...extra,
+      });
+    // Owned kinds are watched with the managed-by selector: the operator caches only its own objects.
+    const owned = Object.fromEntries(
+      Object.entries(ownedKinds).map(([name, kind]) => [
+        name,
+        informer(kind, { labelSelector: managedSelector }),
+      ]),
+    );
+    this.informers = {
+      modelDeployments: informer<ModelDeployment>(kinds.modelDeployment),
+      ...owned,
+      // Pods are read only to explain failures: their spec is dropped from the cache.
+      pods: informer<k8s.V1Pod>(kinds.pod, { labelSelector: managedSelector, transform: podSummary }),
+    } as InformerSet;
+    this.queue = new WorkQueue({
+      name: kinds.modelDeployment.plural,
       logger: o.logger,
       registry: o.metrics.registry,
-      // managedFields are often half of an object and never read here.
-      transform: stripManagedFields,
-    };
-    // Owned kinds are watched with the managed-by selector: the operator caches only its own objects.
-    const owned = <T extends KubernetesObject>(
-      name: string,
-      path: { group?: string; version: string; plural: string },
-    ) => new Informer<T>({ ...common, name, path: resourcePath(path), labelSelector: managedSelector });
-    this.informers = {
-      modelDeployments: new Informer<ModelDeployment>({
-        ...common,
-        name: plural,
-        path: resourcePath({ group, version, plural }),
-      }),
-      deployments: owned('deployments', { group: 'apps', version: 'v1', plural: 'deployments' }),
-      services: owned('services', { version: 'v1', plural: 'services' }),
-      podDisruptionBudgets: owned('poddisruptionbudgets', {
-        group: 'policy',
-        version: 'v1',
-        plural: 'poddisruptionbudgets',
-      }),
-      horizontalPodAutoscalers: owned('horizontalpodautoscalers', {
-        group: 'autoscaling',
-        version: 'v2',
-        plural: 'horizontalpodautoscalers',
-      }),
-      // Pods are read only to explain failures: their spec is dropped from the cache.
-      pods: new Informer<k8s.V1Pod>({
-        ...common,
-        name: 'pods',
-        path: resourcePath({ version: 'v1', plural: 'pods' }),
-        labelSelector: managedSelector,
-        transform: podSummary,
-      }),
-    } as InformerSet;
-    this.queue = new WorkQueue({ name: plural, logger: o.logger, registry: o.metrics.registry });
-    const client = new KubeClient(o.kubeConfig, o.metrics);
+    });
+    const writer =
+      o.writer ??
+      new KubeClient(
+        o.kubeConfig,
+        [kinds.modelDeployment, ...Object.values(ownedKinds)],
+        o.metrics.apiRequests,
+      );
     this.reconciler = new ModelDeploymentReconciler({
       caches: this.informers,
-      client,
-      applier: new Applier(client),
-      recorder: new EventRecorder(client, o.logger),
+      client: writer,
+      applier: new Applier(writer),
+      recorder: new EventRecorder(writer, o.logger, o.now),
       logger: o.logger,
       defaultImage: o.serverImage,
+      now: o.now,
     });
     this.wire();
   }

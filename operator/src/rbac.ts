@@ -4,36 +4,32 @@
  * integration tests run the operator under them, so a missing permission fails a test.
  */
 import type { V1PolicyRule } from '@kubernetes/client-node';
-import { group, plural } from './api/v1alpha1/schema.js';
+import { groupOf, type ResourceKind } from './kube/resource.js';
+import { kinds, ownedKinds } from './resources.js';
+
+const rule = (kind: ResourceKind, verbs: string[], subresource = ''): V1PolicyRule => ({
+  apiGroups: [groupOf(kind)],
+  resources: [subresource ? `${kind.plural}/${subresource}` : kind.plural],
+  verbs,
+});
 
 /** Rules for the namespaces the operator watches. */
 export const watchRules: V1PolicyRule[] = [
   // Informers list and watch; nothing is read any other way.
-  { apiGroups: [group], resources: [plural], verbs: ['list', 'watch'] },
-  { apiGroups: [group], resources: [`${plural}/status`], verbs: ['patch'] },
+  rule(kinds.modelDeployment, ['list', 'watch']),
+  rule(kinds.modelDeployment, ['patch'], 'status'),
   // Owned objects: server-side apply and delete. An apply that creates the object is also authorized
   // as `create` by the API server, hence create beside patch.
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
-  { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
-  {
-    apiGroups: ['policy'],
-    resources: ['poddisruptionbudgets'],
-    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
-  },
-  {
-    apiGroups: ['autoscaling'],
-    resources: ['horizontalpodautoscalers'],
-    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
-  },
+  ...Object.values(ownedKinds).map((k) => rule(k, ['list', 'watch', 'create', 'patch', 'delete'])),
   // Pods are only read, to explain why a revision fails.
-  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  rule(kinds.pod, ['list', 'watch']),
+  rule(kinds.event, ['create', 'patch']),
 ];
 
 /** Rules in the operator's own namespace: the leader election Lease. */
 export const leaderElectionRules: V1PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  rule(kinds.event, ['create', 'patch']),
 ];
 
 export const operatorName = 'modelship-operator';

@@ -72,7 +72,7 @@ describe('defaults', () => {
       spec: ModelDeploymentSpec;
     };
     expect(obj.spec.model.format).toBe('onnx');
-    expect(obj.spec.runtime?.batching).toEqual({ maxBatchSize: 32, maxQueueDelayMs: 2, maxQueueSize: 1024 });
+    expect(obj.spec.runtime?.batching).toEqual({ maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 1024 });
     expect(obj.spec.runtime?.threads).toEqual({ intraOp: 0, interOp: 0 });
     const local = withDefaults({ model: { version: '1', storageUri: 'file:///models/m.onnx' } });
     expect(local).toEqual(obj.spec);
@@ -245,6 +245,11 @@ describe('validation at the API server', () => {
       /unknown field "spec\.runtime\.tolerations\[0\]\.bogus"/,
     ],
     ['a string where a number belongs', `${valid}\n  runtime: {replicas: "two"}`, /spec\.runtime\.replicas/],
+    [
+      'a variable in runtime.env that the operator sets from a field',
+      `${valid}\n  runtime: {env: [{name: A, value: b}, {name: MODELSHIP_MAX_BATCH_SIZE, value: "1"}, {name: MODELSHIP_MODEL_URI, value: x}]}`,
+      /spec\.runtime\.env\[1\]: .*MODELSHIP_MAX_BATCH_SIZE is set by the operator from spec\.runtime\.batching\.maxBatchSize: remove it from spec\.runtime\.env.*spec\.runtime\.env\[2\]: .*MODELSHIP_MODEL_URI is set by the operator from spec\.model\.storageUri/s,
+    ],
     [
       'a serviceAccountName that is not a name',
       `${valid}\n  runtime: {serviceAccountName: "Not_Valid"}`,

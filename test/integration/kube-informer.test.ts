@@ -8,13 +8,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { Informer, resourcePath, type InformerOptions } from '../../operator/src/kube/informer.js';
+import { Informer, type InformerOptions } from '../../operator/src/kube/informer.js';
+import type { ResourceKind } from '../../operator/src/kube/resource.js';
 import { TcpProxy } from '../../operator/src/kube/testing/tcp-proxy.js';
 import { kubeTransport, type InformerTransport } from '../../operator/src/kube/transport.js';
 import { silentLogger } from '../../operator/src/telemetry/logger.js';
 import { createNamespace, eventually, kubeConfig, kubectlOk, viaProxy } from '../support/cluster.js';
 
-const configmaps = resourcePath({ version: 'v1', plural: 'configmaps' });
+const configmaps: ResourceKind = { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' };
 const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -33,7 +34,7 @@ function informer(options: Partial<InformerOptions<k8s.V1ConfigMap>>): Informer<
   const inf = new Informer<k8s.V1ConfigMap>({
     name: 'configmaps',
     kubeConfig: kubeConfig(),
-    path: configmaps,
+    resource: configmaps,
     logger: silentLogger(),
     registry,
     ...options,
@@ -343,7 +344,7 @@ describe('Informer transport over HTTP', () => {
     ];
     const inf = informer({
       kubeConfig: kc,
-      path: configmaps,
+      resource: configmaps,
       namespaces: ['s'],
       pageSize: 1,
       watchTimeoutSeconds: 60,

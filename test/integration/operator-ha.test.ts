@@ -1,6 +1,7 @@
 /**
  * Two operator replicas with leader election, and an operator restricted to one namespace by RBAC Roles.
- * Leases here are short (4 s) so that take-over is observable quickly; the defaults are 15 s.
+ * Leases here are shorter than the default 15 s so that take-over is observable in a test, yet long enough that a
+ * loaded machine never misses a renewal. Timings are checked only as bounds load cannot break (see kube-leader).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
@@ -52,10 +53,12 @@ const reconciled = (o: OperatorProcess, name: string) =>
     );
 
 describe('leader election', () => {
+  const leaseMs = 8000;
+  const retryMs = 1000;
   const lease = [
-    '--lease-duration-ms=4000',
-    '--renew-deadline-ms=3000',
-    '--retry-period-ms=500',
+    `--lease-duration-ms=${leaseMs}`,
+    '--renew-deadline-ms=6000',
+    `--retry-period-ms=${retryMs}`,
     '--leader-election-id=ha-test',
   ];
   let config: string;
@@ -88,18 +91,19 @@ describe('leader election', () => {
     const killedAt = Date.now();
     await a.kill();
     await apply(ns, 'two');
-    await eventually(() => hasDeployment(ns, 'two'), 20_000);
+    await eventually(() => hasDeployment(ns, 'two'), 40_000);
     const takeOverMs = Date.now() - killedAt;
-    await eventually(async () => reconciled(b, 'two'), 5000);
-    expect(takeOverMs).toBeLessThan(4000 + 500 + 3000); // lease + one retry + slack for a busy machine
+    await eventually(async () => reconciled(b, 'two'), 10_000);
+    // Not before the lease expired: the last renewal was at most one retry period before the kill.
+    expect(takeOverMs).toBeGreaterThanOrEqual(leaseMs - retryMs - 300);
   }, 90_000);
 
   it('hands over at once when the leader is stopped with SIGTERM (the lease is released)', async () => {
     const ns = await createNamespace('handover');
     const releaseArgs = [
-      '--lease-duration-ms=15000',
-      '--renew-deadline-ms=10000',
-      '--retry-period-ms=500',
+      '--lease-duration-ms=60000',
+      '--renew-deadline-ms=6000',
+      '--retry-period-ms=1000',
       '--leader-election-id=ha-release',
     ];
     const a = await startOperator({
@@ -116,10 +120,10 @@ describe('leader election', () => {
     const stoppedAt = Date.now();
     expect(await a.stop()).toBe(0);
     await apply(ns, 'three');
-    await eventually(() => hasDeployment(ns, 'three'), 20_000);
-    // Far sooner than the 15 s lease would take to expire.
-    expect(Date.now() - stoppedAt).toBeLessThan(8000);
-    await eventually(async () => reconciled(b, 'three'), 5000);
+    await eventually(() => hasDeployment(ns, 'three'), 40_000);
+    // Far sooner than the 60 s lease would take to expire.
+    expect(Date.now() - stoppedAt).toBeLessThan(30_000);
+    await eventually(async () => reconciled(b, 'three'), 10_000);
   }, 90_000);
 });
 
@@ -143,8 +147,10 @@ describe('single-namespace install', () => {
       await eventually(() => hasDeployment(watched, 'inside'));
       await new Promise((r) => setTimeout(r, 1500));
       expect(await hasDeployment(other, 'outside')).toBe(false);
-      // No permission errors anywhere in its log.
-      expect(o.logs()).not.toMatch(/403|forbidden/i);
+      // No permission errors anywhere in its log: nothing went wrong at all. (Not a match on "403" in the raw
+      // text: a random port number such as 40305 contains it.)
+      expect(o.logLines().filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+      expect(o.logs()).not.toMatch(/forbidden/i);
     } finally {
       await installRbac();
     }

@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
+import { operatorEnv } from '../api/v1alpha1/schema.js';
 import { md } from '../testing/fixtures.js';
 import { desiredDeployment, desiredReplicas } from './deployment.js';
 import { desiredHpa } from './hpa.js';
 import { desiredObjects } from './index.js';
-import { canonicalJson, revisionOf, servedModelName } from './names.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { revisionOf, servedModelName } from './names.js';
 import { desiredPdb } from './pdb.js';
 import { parsePvcUri } from './pod.js';
 import type { Decision } from '../reconcile/plan.js';
@@ -69,20 +71,30 @@ describe('desiredDeployment', () => {
     expect(desiredReplicas(m)).toBe(3);
   });
 
-  it('lets user env override but never duplicates a name', () => {
+  it("sets the operator's variables from the spec and adds the user's after them", () => {
     const m = md({
       runtime: {
+        batching: { maxBatchSize: 8 },
         env: [
-          { name: 'MODELSHIP_MAX_BATCH_SIZE', value: '1' },
-          { name: 'X', value: 'y' },
+          { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/ca/ca.crt' },
+          { name: 'MODELSHIP_LOG_LEVEL', value: 'debug' },
         ],
       },
     });
     const env = desiredDeployment(m, 'r', 'img').spec!.template.spec!.containers[0]!.env!;
-    expect(env.filter((e) => e.name === 'MODELSHIP_MAX_BATCH_SIZE')).toEqual([
-      { name: 'MODELSHIP_MAX_BATCH_SIZE', value: '32' },
-    ]);
-    expect(env.map((e) => e.name)).toContain('X');
+    const names = env.map((e) => e.name);
+    expect(env.find((e) => e.name === 'MODELSHIP_MAX_BATCH_SIZE')).toEqual({
+      name: 'MODELSHIP_MAX_BATCH_SIZE',
+      value: '8',
+    });
+    expect(names.slice(-2)).toEqual(['NODE_EXTRA_CA_CERTS', 'MODELSHIP_LOG_LEVEL']);
+    expect(new Set(names).size).toBe(names.length);
+    // Every variable the API server keeps out of spec.runtime.env is one the operator sets, and the reverse.
+    const unset = md({ model: { version: '1', storageUri: 'file:///m.onnx', sha256: 'a'.repeat(64) } });
+    const all = desiredDeployment(unset, 'r', 'img').spec!.template.spec!.containers[0]!.env!.map(
+      (e) => e.name,
+    );
+    expect(all.sort()).toEqual(Object.keys(operatorEnv).sort());
   });
 });
 

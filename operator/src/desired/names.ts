@@ -1,6 +1,7 @@
 /** Names, labels and the revision hash: the one place they are decided. Pure. */
 import { createHash } from 'node:crypto';
 import type { ModelDeployment, ModelDeploymentSpec } from '../api/v1alpha1/schema.js';
+import { canonicalJson } from '../util/canonical-json.js';
 
 export const labelKeys = {
   deployment: 'modelship.dev/deployment',
@@ -39,18 +40,6 @@ export function revisionOf(spec: ModelDeploymentSpec, image: string): string {
     .toString(36)
     .padStart(revisionLength, '0')
     .slice(-revisionLength);
-}
-
-/** JSON with object keys sorted, so equal values always hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** Name of a revision's Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler. */

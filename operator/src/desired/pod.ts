@@ -7,7 +7,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import * as serverEnv from '../../../server-image/src/env.js';
-import type { ModelDeployment } from '../api/v1alpha1/schema.js';
+import type { ModelDeployment, OperatorEnvName } from '../api/v1alpha1/schema.js';
 import { revisionLabels, servedModelName } from './names.js';
 
 export const ports = { http: 8080, metrics: 9090 } as const;
@@ -32,33 +32,35 @@ export function parsePvcUri(uri: string): PvcSource | undefined {
   return m ? { claim: m[1]!, path: m[3]! } : undefined;
 }
 
+/**
+ * The operator's variables (exactly those of `operatorEnv`: the type makes this a complete list), then the
+ * user's. The API server refuses a spec.runtime.env that names one of ours, so no name appears twice.
+ */
 function serverEnvironment(md: ModelDeployment, revision: string): V1EnvVar[] {
   const { model, runtime = {} } = md.spec;
   const batching = runtime.batching ?? {};
   const threads = runtime.threads ?? {};
-  const env: [string, string | number | undefined][] = [
-    [serverEnv.MODEL_NAME, servedModelName(md)],
-    [serverEnv.MODEL_VERSION, model.version],
-    [serverEnv.MODEL_URI, model.storageUri],
-    [serverEnv.MODEL_SHA256, model.sha256],
-    [serverEnv.PORT, ports.http],
-    [serverEnv.METRICS_PORT, ports.metrics],
-    [serverEnv.MAX_BATCH_SIZE, batching.maxBatchSize],
-    [serverEnv.MAX_QUEUE_DELAY_MS, batching.maxQueueDelayMs],
-    [serverEnv.MAX_QUEUE_SIZE, batching.maxQueueSize],
-    [serverEnv.INTRA_OP_THREADS, threads.intraOp],
-    [serverEnv.INTER_OP_THREADS, threads.interOp],
-    [serverEnv.CACHE_DIR, paths.cache],
-    [serverEnv.PVC_ROOT, paths.pvcRoot],
-    [serverEnv.DRAIN_TIMEOUT_MS, drainSeconds * 1000],
-    [serverEnv.REVISION, revision],
-  ];
-  const ours: V1EnvVar[] = env
+  const env: Record<OperatorEnvName, string | number | undefined> = {
+    [serverEnv.MODEL_NAME]: servedModelName(md),
+    [serverEnv.MODEL_VERSION]: model.version,
+    [serverEnv.MODEL_URI]: model.storageUri,
+    [serverEnv.MODEL_SHA256]: model.sha256,
+    [serverEnv.PORT]: ports.http,
+    [serverEnv.METRICS_PORT]: ports.metrics,
+    [serverEnv.MAX_BATCH_SIZE]: batching.maxBatchSize,
+    [serverEnv.MAX_QUEUE_DELAY_MS]: batching.maxQueueDelayMs,
+    [serverEnv.MAX_QUEUE_SIZE]: batching.maxQueueSize,
+    [serverEnv.INTRA_OP_THREADS]: threads.intraOp,
+    [serverEnv.INTER_OP_THREADS]: threads.interOp,
+    [serverEnv.CACHE_DIR]: paths.cache,
+    [serverEnv.PVC_ROOT]: paths.pvcRoot,
+    [serverEnv.DRAIN_TIMEOUT_MS]: drainSeconds * 1000,
+    [serverEnv.REVISION]: revision,
+  };
+  const ours: V1EnvVar[] = Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([name, v]) => ({ name, value: String(v) }));
-  // The user's variables come last: Kubernetes gives the last duplicate precedence, and users may override.
-  const users = (runtime.env ?? []).filter((e) => !ours.some((o) => o.name === e.name));
-  return [...ours, ...users];
+  return [...ours, ...(runtime.env ?? [])];
 }
 
 function volumes(md: ModelDeployment): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {

@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { canonicalJson } from '../desired/names.js';
-import { fingerprint } from '../reconcile/drift.js';
-import type { KubeClient } from './client.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { fingerprint } from './fingerprint.js';
+import type { KubeWriter } from './client.js';
+import { realClock, type Clock } from './clock.js';
 
 export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
 
@@ -20,12 +21,23 @@ interface Rendering {
   applied: string;
   /** resourceVersion of the rendering: the object as of our last write (or as the dry-run saw it). */
   resourceVersion?: string;
+  /** When this process created the object, until the cache first shows it (an "expectation", as client-go's). */
+  createdAt?: number;
 }
+
+/**
+ * How long a created object may stay unseen by the cache before it is taken as deleted and created again.
+ * Informers deliver a create within a second or so; client-go's expectations time out after 5 minutes.
+ */
+export const createExpectationMs = 60_000;
 
 export class Applier {
   private readonly renderings = new Map<string, Rendering>();
 
-  constructor(private readonly client: KubeClient) {}
+  constructor(
+    private readonly client: KubeWriter,
+    private readonly clock: Clock = realClock,
+  ) {}
 
   async ensure(desired: KubernetesObject, observed: KubernetesObject | undefined): Promise<ApplyOutcome> {
     const key = keyOf(desired);
@@ -40,11 +52,18 @@ export class Applier {
       this.renderings.set(key, rendering);
       return rendering;
     };
-    if (!observed) {
-      await render(false);
-      return 'created';
-    }
     let rendering = this.renderings.get(key);
+    if (!observed) {
+      // Created by us and not yet in the cache: wait for its event rather than apply again (and report a
+      // second creation). Past the expectation it may have been deleted before the cache saw it: create it.
+      const createdAt = rendering?.createdAt;
+      const awaited = createdAt !== undefined && this.clock.now() - createdAt < createExpectationMs;
+      if (awaited && rendering?.desired === desiredDigest) return 'unchanged';
+      const created = await render(false);
+      created.createdAt = this.clock.now();
+      return awaited ? 'updated' : 'created';
+    }
+    if (rendering) rendering.createdAt = undefined;
     if (rendering?.desired !== desiredDigest) rendering = await render(true);
     if (fingerprint(desired, observed) === rendering.applied) return 'unchanged';
     // The informer has not yet seen our own last write: wait for its event rather than write again.

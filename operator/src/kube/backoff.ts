@@ -45,9 +45,4 @@ export class Backoff {
   reset(): void {
     this.failures = 0;
   }
-
-  /** Consecutive failures recorded since the last reset. */
-  attempts(): number {
-    return this.failures;
-  }
 }

@@ -1,21 +1,13 @@
 /**
  * The operator's writes to the Kubernetes API: server-side apply with one field manager, deletes, status
  * patches and Events. Plain JSON over kubeRequest with fixed resource paths (no discovery round trips, no
- * typed (de)serialisation), each request counted by verb, resource and status code. Reads come from the
- * informer caches, never from here.
+ * typed (de)serialisation: see docs/decisions), each request counted by verb, resource and status code.
+ * Reads come from the informer caches, never from here.
  */
 import type { CoreV1Event, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import {
-  apiVersion,
-  group,
-  kind,
-  plural,
-  version,
-  type ModelDeployment,
-  type ModelDeploymentStatus,
-} from '../api/v1alpha1/schema.js';
-import type { OperatorMetrics } from '../telemetry/metrics.js';
+import type { Counter } from 'prom-client';
 import { httpStatusOf, kubeRequest, KubeApiError } from './http.js';
+import { KindRegistry, collectionPath, objectPath, type ResourceKind } from './resource.js';
 
 export const fieldManager = 'modelship-operator';
 
@@ -24,29 +16,22 @@ export interface ApplyOptions {
   dryRun?: boolean;
 }
 
-/** The kinds the operator writes, and where they live. */
-const resources: Record<string, { base: string; plural: string }> = {
-  'apps/v1/Deployment': { base: '/apis/apps/v1', plural: 'deployments' },
-  'v1/Service': { base: '/api/v1', plural: 'services' },
-  'policy/v1/PodDisruptionBudget': { base: '/apis/policy/v1', plural: 'poddisruptionbudgets' },
-  'autoscaling/v2/HorizontalPodAutoscaler': {
-    base: '/apis/autoscaling/v2',
-    plural: 'horizontalpodautoscalers',
-  },
-  'v1/Event': { base: '/api/v1', plural: 'events' },
-  [`${group}/${version}/ModelDeployment`]: { base: `/apis/${group}/${version}`, plural },
-};
-
-function resourceFor(obj: KubernetesObject): { base: string; plural: string } {
-  const r = resources[`${obj.apiVersion}/${obj.kind}`];
-  if (!r) throw new Error(`the operator does not write ${obj.apiVersion}/${obj.kind}`);
-  return r;
-}
-
-function objectPath(obj: KubernetesObject, suffix = ''): string {
-  const r = resourceFor(obj);
-  const ns = encodeURIComponent(obj.metadata!.namespace!);
-  return `${r.base}/namespaces/${ns}/${r.plural}/${encodeURIComponent(obj.metadata!.name!)}${suffix}`;
+/**
+ * What the reconcile layer writes through. `KubeClient` is the real one; unit tests use the in-memory API
+ * (kube/testing/memory-api.ts), which behaves alike (resourceVersions, conflicts, apply merges).
+ */
+export interface KubeWriter {
+  /** Server-side apply, forcing ownership of the fields set; resolves with the object as the server stored it. */
+  apply<T extends KubernetesObject>(obj: T, opts?: ApplyOptions): Promise<T>;
+  /** Deletes in the background (dependents by garbage collection). Resolves false when it was already gone. */
+  delete(obj: KubernetesObject): Promise<boolean>;
+  /**
+   * Replaces the status through the status subresource, as a compare-and-swap on `obj`'s resourceVersion:
+   * rejects with a 409 when anyone wrote the object since.
+   */
+  patchStatus(obj: KubernetesObject, status: unknown): Promise<void>;
+  createEvent(event: CoreV1Event): Promise<void>;
+  patchEvent(namespace: string, name: string, patch: object): Promise<void>;
 }
 
 /** An HTTP status from the API server, or 0 for a transport failure. */
@@ -60,29 +45,48 @@ export function messageOf(err: unknown): string {
   return (err as Error).message;
 }
 
-export class KubeClient {
+const eventKind: ResourceKind = { apiVersion: 'v1', kind: 'Event', plural: 'events' };
+
+export class KubeClient implements KubeWriter {
+  private readonly kinds: KindRegistry;
+
+  /**
+   * @param kinds every kind this client may write (Events are always known)
+   * @param requests counts requests by verb, resource and code (modelship_operator_api_requests_total)
+   */
   constructor(
     private readonly kc: KubeConfig,
-    private readonly metrics: OperatorMetrics,
-  ) {}
+    kinds: Iterable<ResourceKind>,
+    private readonly requests: Counter<'verb' | 'resource' | 'code'>,
+  ) {
+    this.kinds = new KindRegistry([...kinds, eventKind]);
+  }
 
   private async track<T>(verb: string, resource: string, fn: () => Promise<T>): Promise<T> {
     try {
       const result = await fn();
-      this.metrics.apiRequests.inc({ verb, resource, code: '200' });
+      this.requests.inc({ verb, resource, code: '200' });
       return result;
     } catch (err) {
-      this.metrics.apiRequests.inc({ verb, resource, code: String(statusCodeOf(err)) });
+      this.requests.inc({ verb, resource, code: String(statusCodeOf(err)) });
       throw err;
     }
   }
 
-  /** Server-side apply, forcing ownership of the fields we set; returns the object as the server stored it. */
+  private pathOf(obj: KubernetesObject, suffix = ''): { path: string; plural: string } {
+    const kind = this.kinds.of(obj);
+    return {
+      path: objectPath(kind, obj.metadata?.namespace, obj.metadata!.name!) + suffix,
+      plural: kind.plural,
+    };
+  }
+
   async apply<T extends KubernetesObject>(obj: T, opts: ApplyOptions = {}): Promise<T> {
-    return this.track(opts.dryRun ? 'apply-dry-run' : 'apply', resourceFor(obj).plural, async () => {
+    const { path, plural } = this.pathOf(obj);
+    return this.track(opts.dryRun ? 'apply-dry-run' : 'apply', plural, async () => {
       return (await kubeRequest(this.kc, {
         method: 'PATCH',
-        path: objectPath(obj),
+        path,
         query: { fieldManager, force: true, dryRun: opts.dryRun ? 'All' : undefined },
         contentType: 'application/apply-patch+yaml', // JSON is valid YAML
         body: obj,
@@ -90,13 +94,13 @@ export class KubeClient {
     });
   }
 
-  /** Deletes in the background (dependents by garbage collection). False when it was already gone. */
   async delete(obj: KubernetesObject): Promise<boolean> {
+    const { path, plural } = this.pathOf(obj);
     try {
-      await this.track('delete', resourceFor(obj).plural, () =>
+      await this.track('delete', plural, () =>
         kubeRequest(this.kc, {
           method: 'DELETE',
-          path: objectPath(obj),
+          path,
           body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
         }),
       );
@@ -107,25 +111,25 @@ export class KubeClient {
     }
   }
 
-  /**
-   * Replaces status through the status subresource (the spec cannot change this way). The resourceVersion
-   * makes it a compare-and-swap against the status it was computed from: a 409 means "look again".
-   */
-  async patchStatus(md: ModelDeployment, status: ModelDeploymentStatus): Promise<void> {
+  async patchStatus(obj: KubernetesObject, status: unknown): Promise<void> {
+    const { path, plural } = this.pathOf(obj, '/status');
     await this.track('patch-status', plural, () =>
       kubeRequest(this.kc, {
         method: 'PATCH',
-        path: objectPath({ apiVersion, kind, metadata: md.metadata }, '/status'),
+        path,
         contentType: 'application/merge-patch+json',
-        body: { metadata: { resourceVersion: md.metadata.resourceVersion }, status },
+        body: { metadata: { resourceVersion: obj.metadata?.resourceVersion }, status },
       }),
     );
   }
 
   async createEvent(event: CoreV1Event): Promise<void> {
-    const ns = encodeURIComponent(event.metadata!.namespace!);
     await this.track('create', 'events', () =>
-      kubeRequest(this.kc, { method: 'POST', path: `/api/v1/namespaces/${ns}/events`, body: event }),
+      kubeRequest(this.kc, {
+        method: 'POST',
+        path: collectionPath(eventKind)(event.metadata!.namespace!),
+        body: event,
+      }),
     );
   }
 
@@ -133,7 +137,7 @@ export class KubeClient {
     await this.track('patch', 'events', () =>
       kubeRequest(this.kc, {
         method: 'PATCH',
-        path: objectPath({ apiVersion: 'v1', kind: 'Event', metadata: { namespace, name } }),
+        path: objectPath(eventKind, namespace, name),
         contentType: 'application/merge-patch+json',
         body: patch,
       }),

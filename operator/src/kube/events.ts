@@ -1,47 +1,60 @@
 /**
- * Records Kubernetes Events about ModelDeployments, as `kubectl describe` shows them. A repeat of the same
- * event bumps its count instead of creating another object. Recording never fails a reconcile.
+ * Records Kubernetes Events about objects, as `kubectl describe` shows them. A repeat of the same event bumps
+ * its count instead of creating another object. Recording never fails a reconcile.
  */
-import type { CoreV1Event } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import { apiVersion, kind, type ModelDeployment } from '../api/v1alpha1/schema.js';
-import type { EventRecord } from '../reconcile/events.js';
 import type { Logger } from '../telemetry/logger.js';
-import { messageOf, statusCodeOf, type KubeClient } from './client.js';
+import { messageOf, statusCodeOf, type KubeWriter } from './client.js';
 
 export const eventSource = 'modelship-operator';
 
+/** One Event to record about an object. */
+export interface EventRecord {
+  type: 'Normal' | 'Warning';
+  /** CamelCase, e.g. RevisionCreated. */
+  reason: string;
+  message: string;
+}
+
+/** The object an Event is about: it must carry its apiVersion, kind, name, namespace and uid. */
+export type InvolvedObject = KubernetesObject & { apiVersion: string; kind: string };
+
 export class EventRecorder {
-  /** name of the Event object → count, for events this process created. */
-  private readonly seen = new Map<string, number>();
+  /** "namespace/name" of an involved object → name of each Event this process recorded about it → count. */
+  private readonly seen = new Map<string, Map<string, number>>();
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeWriter,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async record(md: ModelDeployment, e: EventRecord): Promise<void> {
+  async record(obj: InvolvedObject, e: EventRecord): Promise<void> {
+    const md = obj as InvolvedObject & { metadata: NonNullable<KubernetesObject['metadata']> };
     const namespace = md.metadata.namespace!;
-    const key = createHash('sha256')
+    const digest = createHash('sha256')
       .update(`${md.metadata.uid}/${e.type}/${e.reason}/${e.message}`)
       .digest('hex')
       .slice(0, 16);
-    const name = `${md.metadata.name}.${key}`;
+    const name = `${md.metadata.name}.${digest}`;
+    const objectKey = `${namespace}/${md.metadata.name}`;
+    let seen = this.seen.get(objectKey);
+    if (!seen) this.seen.set(objectKey, (seen = new Map()));
     const time = this.now().toISOString();
     this.logger.info(e.message, { namespace, name: md.metadata.name, event: e.reason, eventType: e.type });
     try {
-      const count = this.seen.get(name);
+      const count = seen.get(name);
       if (count !== undefined) {
         await this.client.patchEvent(namespace, name, { count: count + 1, lastTimestamp: time });
-        this.seen.set(name, count + 1);
+        seen.set(name, count + 1);
         return;
       }
       const event: CoreV1Event = {
         metadata: { name, namespace },
         involvedObject: {
-          apiVersion,
-          kind,
+          apiVersion: md.apiVersion,
+          kind: md.kind,
           name: md.metadata.name,
           namespace,
           uid: md.metadata.uid,
@@ -59,9 +72,9 @@ export class EventRecorder {
         lastTimestamp: time as unknown as Date,
       };
       await this.client.createEvent(event);
-      this.seen.set(name, 1);
+      seen.set(name, 1);
     } catch (err) {
-      if (statusCodeOf(err) === 409) this.seen.set(name, 1); // created by an earlier run: bump it next time
+      if (statusCodeOf(err) === 409) seen.set(name, 1); // created by an earlier run: bump it next time
       this.logger.warn('could not record an event', {
         namespace,
         name: md.metadata.name,
@@ -71,9 +84,8 @@ export class EventRecorder {
     }
   }
 
-  /** Forget the Events of a deleted ModelDeployment (their objects expire on the server). */
-  forget(md: { metadata?: { name?: string } }): void {
-    const prefix = `${md.metadata?.name}.`;
-    for (const name of this.seen.keys()) if (name.startsWith(prefix)) this.seen.delete(name);
+  /** Forget the Events of a deleted object (their objects expire on the server). */
+  forget(namespace: string, name: string): void {
+    this.seen.delete(`${namespace}/${name}`);
   }
 }

@@ -446,33 +446,4 @@ describe('Informer: handlers and indexes', () => {
     expect(late).toEqual(['default/a', 'default/b']);
     await informer.stop();
   });
-
-  it('maintains indexes through adds, updates and deletes, added before or after the sync', async () => {
-    const { api, informer, sync } = setup();
-    const byApp = (o: KubernetesObject) => (o.metadata?.labels?.app ? [o.metadata.labels.app] : []);
-    informer.addIndex('app', byApp);
-    api.put('default', 'a', {}, { app: 'one' });
-    api.put('default', 'b', {}, { app: 'one' });
-    await sync();
-    informer.addIndex('app-late', byApp);
-    informer.addIndex('broken', () => {
-      throw new Error('index bug');
-    });
-    const names = (index: string, value: string) =>
-      informer
-        .byIndex(index, value)
-        .map((o) => o.metadata!.name)
-        .sort();
-    expect(names('app', 'one')).toEqual(['a', 'b']);
-    expect(names('app-late', 'one')).toEqual(['a', 'b']);
-    api.put('default', 'b', {}, { app: 'two' });
-    expect(names('app', 'one')).toEqual(['a']);
-    expect(names('app-late', 'two')).toEqual(['b']);
-    api.delete('default', 'a');
-    expect(names('app', 'one')).toEqual([]);
-    expect(names('broken', 'anything')).toEqual([]);
-    expect(() => informer.byIndex('nope', 'x')).toThrow(/no index/);
-    expect(() => informer.addIndex('app', byApp)).toThrow(/already exists/);
-    await informer.stop();
-  });
 });

@@ -4,20 +4,18 @@ import type { Logger } from '../telemetry/logger.js';
 import type { BackoffOptions } from './backoff.js';
 import { realClock, type Clock } from './clock.js';
 import { counterOn } from './metrics.js';
-import { ObjectCache, objectKey, type CacheDelta, type IndexFunc } from './object-cache.js';
+import { ObjectCache, type CacheDelta } from './object-cache.js';
 import { Reflector, type RestartReason } from './reflector.js';
-import { kubeTransport, type InformerTransport, type PathBuilder } from './transport.js';
-
-export { resourcePath, type PathBuilder, type InformerTransport } from './transport.js';
-export type { IndexFunc } from './object-cache.js';
+import type { ResourceKind } from './resource.js';
+import { kubeTransport, type InformerTransport } from './transport.js';
 
 export interface InformerOptions<T> {
   /** Names this informer in logs and in the `resource` label of metrics, e.g. "modeldeployments". */
   name: string;
   /** Cluster and credentials. Required unless `transport` is given. */
   kubeConfig?: KubeConfig;
-  /** The resource's collection path, per namespace; see `resourcePath`. Required unless `transport` is given. */
-  path?: PathBuilder;
+  /** What to list and watch. Required unless `transport` is given. */
+  resource?: ResourceKind;
   /**
    * 'all' (also for cluster-scoped resources) or a list of namespaces, each listed and watched on its own
    * and merged into one cache. @default 'all'
@@ -74,7 +72,7 @@ export interface InformerHandlers<T> {
  * delete events; any other failure to a retry with exponential backoff. Restarts are counted in
  * `modelship_operator_watch_restarts_total{resource,reason}`.
  *
- * IMPORTANT: every object handed out (by get, list, byIndex or to handlers) is the cached instance itself,
+ * IMPORTANT: every object handed out (by get, list or to handlers) is the cached instance itself,
  * shared with every other reader. Callers must not mutate it; copy first (structuredClone) to build a change.
  * Objects are the API server's JSON: timestamps are strings, not Dates.
  */
@@ -181,27 +179,6 @@ export class Informer<T extends KubernetesObject> {
   }
 
   /**
-   * Adds a secondary index, e.g. owner UIDs: `addIndex('owner', o => o.metadata?.ownerReferences?.map(r => r.uid) ?? [])`.
-   * May be called before or after start; existing objects are indexed at once. A function that throws
-   * indexes nothing for that object (and is logged). Throws if the name is taken.
-   */
-  addIndex(name: string, fn: IndexFunc<T>): void {
-    this.cache.addIndex(name, (obj) => {
-      try {
-        return fn(obj);
-      } catch (err) {
-        this.log.error('index function failed', { index: name, key: objectKey(obj), err: errorText(err) });
-        return [];
-      }
-    });
-  }
-
-  /** Cached objects the named index maps to `value`; [] when none. Throws for an unknown index. Do not mutate them. */
-  byIndex(name: string, value: string): T[] {
-    return this.cache.byIndex(name, value);
-  }
-
-  /**
    * Registers a handler; returns a function that unregisters it. Handlers run synchronously, in order, as
    * changes arrive; one that throws or rejects is logged and cannot disturb the informer or other handlers.
    * An `add` handler registered after objects are cached is first called once for each of them, as
@@ -278,8 +255,9 @@ export class Informer<T extends KubernetesObject> {
 }
 
 function defaultTransport<T extends KubernetesObject>(o: InformerOptions<T>): InformerTransport<T> {
-  if (!o.kubeConfig || !o.path) throw new Error('Informer needs kubeConfig and path (or a transport)');
-  return kubeTransport<T>(o.kubeConfig, o.path);
+  if (!o.kubeConfig || !o.resource)
+    throw new Error('Informer needs kubeConfig and resource (or a transport)');
+  return kubeTransport<T>(o.kubeConfig, o.resource);
 }
 
 function errorText(err: unknown): string {

@@ -17,8 +17,21 @@ import {
 } from './lease.js';
 import { counterOn, gaugeOn } from './metrics.js';
 
+/** Reads and writes one Lease. `kubeLeaseApi` is the real one; unit tests use an in-memory one. */
+export interface LeaseApi {
+  /** The Lease; rejects with an error whose statusCode is 404 when it does not exist. */
+  get(signal?: AbortSignal): Promise<LeaseObject>;
+  /** Creates the Lease with this record; 409 when it exists. */
+  create(record: LeaseRecord, signal?: AbortSignal): Promise<LeaseObject>;
+  /** Writes `record` on top of `base` (PUT with its resourceVersion): 409 if anyone wrote it since `base` was read. */
+  replace(base: LeaseObject, record: LeaseRecord, signal?: AbortSignal): Promise<LeaseObject>;
+}
+
 export interface LeaderElectionOptions {
-  kubeConfig: KubeConfig;
+  /** Cluster and credentials. Required unless `leaseApi` is given. */
+  kubeConfig?: KubeConfig;
+  /** Replaces the API server (unit tests). */
+  leaseApi?: LeaseApi;
   leaseNamespace: string;
   leaseName: string;
   /** Unique per process, e.g. leaderIdentity(podName). */
@@ -76,6 +89,7 @@ export class LeaderElector {
   private readonly stopper = new AbortController();
   private readonly log: Logger;
   private readonly metrics;
+  private readonly api: LeaseApi;
   private loop?: Promise<void>;
   private leading = false;
   /** The last Lease we read or wrote, for its resourceVersion. */
@@ -98,6 +112,8 @@ export class LeaderElector {
     if (!(this.retryPeriodMs > 0)) throw new Error('retryPeriodMs must be positive');
     if (!o.identity) throw new Error('identity must not be empty');
     this.leaseDurationSeconds = Math.ceil(leaseDurationMs / 1000);
+    if (!o.leaseApi && !o.kubeConfig) throw new Error('LeaderElector needs kubeConfig (or a leaseApi)');
+    this.api = o.leaseApi ?? kubeLeaseApi(o.kubeConfig!, o.leaseNamespace, o.leaseName);
     const lease = `${o.leaseNamespace}/${o.leaseName}`;
     this.log = o.logger.child({ lease, identity: o.identity });
     this.metrics = {
@@ -135,11 +151,6 @@ export class LeaderElector {
     return this.leading;
   }
 
-  /** The holder this process last saw on the Lease ('' for none), or undefined before the first read. */
-  observedLeader(): string | undefined {
-    return this.observed?.holderIdentity;
-  }
-
   /**
    * Stops campaigning and renewing WITHOUT giving the lease up: others take over only once it expires
    * (leaseDuration). For when releasing is not possible or not wanted; prefer release() on shutdown.
@@ -171,11 +182,11 @@ export class LeaderElector {
       const timeout = this.timeoutSignal(this.renewDeadlineMs, false);
       try {
         // A second attempt means our resourceVersion was stale (a renewal cut short by stop): read it again.
-        if (attempt > 0) this.lease = await this.getLease(timeout.signal);
+        if (attempt > 0) this.lease = await this.api.get(timeout.signal);
         const record = recordOf(this.lease!);
         if (record.holderIdentity !== this.o.identity) break; // someone else holds it already
         const next = releasedRecord(record, microTime(this.wallClock()));
-        this.lease = await this.putLease(this.lease!, next, timeout.signal);
+        this.lease = await this.api.replace(this.lease!, next, timeout.signal);
         released = true;
       } catch (err) {
         this.log.warn('releasing the lease failed', { attempt, err: errorText(err) });
@@ -240,7 +251,7 @@ export class LeaderElector {
       if (this.leading && this.lease && this.observed && this.leaseValid(this.clock.now())) {
         try {
           const next = nextRecord(this.observed, this.o.identity, this.leaseDurationSeconds, nowIso);
-          this.observe(await this.putLease(this.lease, next, timeout.signal));
+          this.observe(await this.api.replace(this.lease, next, timeout.signal));
           return 'ok';
         } catch (err) {
           if (timeout.signal.aborted) return 'failed';
@@ -249,10 +260,10 @@ export class LeaderElector {
       }
       let current: LeaseObject;
       try {
-        current = await this.getLease(timeout.signal);
+        current = await this.api.get(timeout.signal);
       } catch (err) {
         if (httpStatusOf(err) !== 404) throw err;
-        const created = await this.createLease(
+        const created = await this.api.create(
           nextRecord(undefined, this.o.identity, this.leaseDurationSeconds, nowIso),
           timeout.signal,
         );
@@ -262,7 +273,7 @@ export class LeaderElector {
       this.observe(current);
       if (!mayAcquire(this.observed!, this.o.identity, this.observedAt, this.clock.now())) return 'held';
       const next = nextRecord(this.observed, this.o.identity, this.leaseDurationSeconds, nowIso);
-      this.observe(await this.putLease(current, next, timeout.signal));
+      this.observe(await this.api.replace(current, next, timeout.signal));
       return 'ok';
     } catch (err) {
       if (!this.stopper.signal.aborted) {
@@ -337,37 +348,34 @@ export class LeaderElector {
       },
     };
   }
+}
 
-  private get leasePath(): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.o.leaseNamespace)}/leases`;
-  }
-
-  private async getLease(signal?: AbortSignal): Promise<LeaseObject> {
-    const path = `${this.leasePath}/${encodeURIComponent(this.o.leaseName)}`;
-    return (await kubeRequest(this.o.kubeConfig, { path, signal })) as LeaseObject;
-  }
-
-  private async createLease(record: LeaseRecord, signal?: AbortSignal): Promise<LeaseObject> {
-    const body = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: this.o.leaseName, namespace: this.o.leaseNamespace },
-      spec: record,
-    };
-    return (await kubeRequest(this.o.kubeConfig, {
-      method: 'POST',
-      path: this.leasePath,
-      body,
-      signal,
-    })) as LeaseObject;
-  }
-
-  /** PUT with `base`'s resourceVersion: fails with 409 if anyone wrote the Lease since `base` was read. */
-  private async putLease(base: LeaseObject, record: LeaseRecord, signal?: AbortSignal): Promise<LeaseObject> {
-    const body = { ...base, spec: { ...base.spec, ...record } };
-    const path = `${this.leasePath}/${encodeURIComponent(this.o.leaseName)}`;
-    return (await kubeRequest(this.o.kubeConfig, { method: 'PUT', path, body, signal })) as LeaseObject;
-  }
+/** The Lease `namespace/name` on the API server, over plain JSON requests. */
+export function kubeLeaseApi(kc: KubeConfig, namespace: string, name: string): LeaseApi {
+  const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  const path = `${collection}/${encodeURIComponent(name)}`;
+  return {
+    get: async (signal) => (await kubeRequest(kc, { path, signal })) as LeaseObject,
+    create: async (record, signal) =>
+      (await kubeRequest(kc, {
+        method: 'POST',
+        path: collection,
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: record,
+        },
+        signal,
+      })) as LeaseObject,
+    replace: async (base, record, signal) =>
+      (await kubeRequest(kc, {
+        method: 'PUT',
+        path,
+        body: { ...base, spec: { ...base.spec, ...record } },
+        signal,
+      })) as LeaseObject,
+  };
 }
 
 function errorText(err: unknown): string {

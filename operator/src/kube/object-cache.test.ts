@@ -54,14 +54,4 @@ describe('ObjectCache', () => {
       'delete b/other',
     ]);
   });
-
-  it('indexes under several values and de-duplicates them', () => {
-    const cache = new ObjectCache();
-    cache.addIndex('owners', (o) => (o.metadata?.name === 'x' ? ['u1', 'u2', 'u1'] : ['u2']));
-    cache.upsert(obj('ns', 'x', '1'));
-    cache.upsert(obj('ns', 'y', '1'));
-    expect(cache.byIndex('owners', 'u1').map(objectKey)).toEqual(['ns/x']);
-    expect(cache.byIndex('owners', 'u2').map(objectKey).sort()).toEqual(['ns/x', 'ns/y']);
-    expect(cache.byIndex('owners', 'u3')).toEqual([]);
-  });
 });

@@ -1,19 +1,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-/** A function from an object to the index values it is found under (e.g. its owners' UIDs). */
-export type IndexFunc<T> = (obj: T) => string[];
-
 /** One change the cache went through, for the informer to turn into handler calls. */
 export type CacheDelta<T> =
   { type: 'add'; obj: T } | { type: 'update'; obj: T; old: T } | { type: 'delete'; obj: T };
-
-interface Index<T> {
-  fn: IndexFunc<T>;
-  /** value → keys of the objects indexed under it */
-  byValue: Map<string, Set<string>>;
-  /** key → the values the object was indexed under, to unindex it on update/delete */
-  byKey: Map<string, string[]>;
-}
 
 const namespaceOf = (obj: KubernetesObject) => obj.metadata?.namespace ?? '';
 const nameOf = (obj: KubernetesObject) => obj.metadata?.name ?? '';
@@ -29,13 +18,12 @@ function keyOf(namespace: string, name: string): string {
 }
 
 /**
- * The informer's store: objects by namespace and name, plus secondary indexes. Pure and synchronous; every
+ * The informer's store: objects by namespace and name. Pure and synchronous; every
  * mutation returns the deltas it caused. Stores the objects it is given as they are (no copies): whoever
  * reads from it must not mutate them.
  */
 export class ObjectCache<T extends KubernetesObject> {
   private readonly byNamespace = new Map<string, Map<string, T>>();
-  private readonly indexes = new Map<string, Index<T>>();
 
   /** The object, or undefined when not cached. Cluster-scoped objects live under namespace ''. */
   get(namespace: string, name: string): T | undefined {
@@ -58,29 +46,6 @@ export class ObjectCache<T extends KubernetesObject> {
   }
 
   /**
-   * Adds an index and fills it from what is cached already. Adding the same name twice throws (two callers
-   * would silently disagree on its meaning).
-   */
-  addIndex(name: string, fn: IndexFunc<T>): void {
-    if (this.indexes.has(name)) throw new Error(`index ${JSON.stringify(name)} already exists`);
-    const index: Index<T> = { fn, byValue: new Map(), byKey: new Map() };
-    this.indexes.set(name, index);
-    for (const obj of this.list()) this.indexOne(index, objectKey(obj), obj);
-  }
-
-  /** Objects whose index function returned `value`. Throws for an index that was never added. */
-  byIndex(name: string, value: string): T[] {
-    const index = this.indexes.get(name);
-    if (!index) throw new Error(`no index named ${JSON.stringify(name)}`);
-    const out: T[] = [];
-    for (const key of index.byValue.get(value) ?? []) {
-      const obj = this.getByKey(key);
-      if (obj) out.push(obj);
-    }
-    return out;
-  }
-
-  /**
    * Inserts or replaces an object. Returns an 'add' delta when it was not cached, an 'update' delta when its
    * resourceVersion differs from the cached one, and undefined (and changes nothing) when it is the same
    * version: re-seeing an object already known is not a change.
@@ -97,11 +62,6 @@ export class ObjectCache<T extends KubernetesObject> {
       this.byNamespace.set(namespace, objects);
     }
     objects.set(name, obj);
-    const key = keyOf(namespace, name);
-    for (const index of this.indexes.values()) {
-      this.unindexOne(index, key);
-      this.indexOne(index, key, obj);
-    }
     return old ? { type: 'update', obj, old } : { type: 'add', obj };
   }
 
@@ -114,8 +74,6 @@ export class ObjectCache<T extends KubernetesObject> {
     const objects = this.byNamespace.get(namespace);
     if (!objects?.delete(nameOf(obj))) return undefined;
     if (objects.size === 0) this.byNamespace.delete(namespace);
-    const key = objectKey(obj);
-    for (const index of this.indexes.values()) this.unindexOne(index, key);
     return { type: 'delete', obj };
   }
 
@@ -138,33 +96,5 @@ export class ObjectCache<T extends KubernetesObject> {
       if (delta) deltas.push(delta);
     }
     return deltas;
-  }
-
-  private getByKey(key: string): T | undefined {
-    const slash = key.indexOf('/');
-    return slash < 0 ? this.get('', key) : this.get(key.slice(0, slash), key.slice(slash + 1));
-  }
-
-  private indexOne(index: Index<T>, key: string, obj: T): void {
-    const values = [...new Set(index.fn(obj))];
-    if (values.length === 0) return;
-    index.byKey.set(key, values);
-    for (const value of values) {
-      let keys = index.byValue.get(value);
-      if (!keys) {
-        keys = new Set();
-        index.byValue.set(value, keys);
-      }
-      keys.add(key);
-    }
-  }
-
-  private unindexOne(index: Index<T>, key: string): void {
-    for (const value of index.byKey.get(key) ?? []) {
-      const keys = index.byValue.get(value);
-      keys?.delete(key);
-      if (keys?.size === 0) index.byValue.delete(value);
-    }
-    index.byKey.delete(key);
   }
 }

@@ -95,11 +95,6 @@ export class Reflector<T extends KubernetesObject> {
     await this.running;
   }
 
-  /** The resourceVersion the next watch would start from ('' before the first list). */
-  lastResourceVersion(): string {
-    return this.resourceVersion;
-  }
-
   private get stopped(): boolean {
     return this.stopper.signal.aborted;
   }

@@ -1,5 +1,6 @@
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { kubeRequest } from './http.js';
+import { collectionPath, type ResourceKind } from './resource.js';
 
 /** One page of a list call. */
 export interface ListPage<T> {
@@ -47,31 +48,16 @@ export interface InformerTransport<T> {
   ): Promise<WatchHandle>;
 }
 
-/** Builds the collection URL path of a resource for one namespace, or for all when undefined. */
-export type PathBuilder = (namespace: string | undefined) => string;
-
-/**
- * The collection path of a resource: `resourcePath({ version: 'v1', plural: 'configmaps' })` gives
- * "/api/v1/configmaps" for all namespaces and "/api/v1/namespaces/ns/configmaps" for one; with a `group`
- * it is "/apis/<group>/<version>/…". Cluster-scoped resources are always listed with namespace undefined.
- */
-export function resourcePath(r: { group?: string; version: string; plural: string }): PathBuilder {
-  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-  return (namespace) =>
-    namespace === undefined
-      ? `${base}/${r.plural}`
-      : `${base}/namespaces/${encodeURIComponent(namespace)}/${r.plural}`;
-}
-
 /**
  * The real transport: lists with plain JSON GETs and watches with client-node's `Watch`, both with the
  * KubeConfig's credentials. Watches always ask for bookmarks.
  */
 export function kubeTransport<T extends KubernetesObject>(
   kc: KubeConfig,
-  path: PathBuilder,
+  resource: ResourceKind,
 ): InformerTransport<T> {
   const watcher = new Watch(kc);
+  const path = collectionPath(resource);
   return {
     async list(req) {
       const body = (await kubeRequest(kc, {

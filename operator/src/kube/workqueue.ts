@@ -10,17 +10,6 @@ export type ReconcileResult = { requeueAfterMs?: number } | void | undefined;
 /** Processes one key ("namespace/name"). Throwing means "retry later with backoff". */
 export type KeyHandler = (key: string) => Promise<ReconcileResult>;
 
-/**
- * Thrown by a handler when retrying cannot help (e.g. an invalid spec the user must fix): the queue logs it
- * and forgets the key instead of retrying. A later add() processes the key again as usual.
- */
-export class TerminalError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TerminalError';
-  }
-}
-
 export interface WorkQueueOptions {
   /** Names the queue in logs and in the `name` label of its metrics, e.g. "modeldeployments". */
   name: string;
@@ -137,11 +126,6 @@ export class WorkQueue {
     this.failures.delete(key);
   }
 
-  /** How many consecutive failures `key` has had since it was last forgotten. */
-  numRequeues(key: string): number {
-    return this.failures.get(key) ?? 0;
-  }
-
   /** Keys ready to be handed out now (excluding delayed keys and keys being processed). */
   len(): number {
     return this.queue.length;
@@ -152,16 +136,10 @@ export class WorkQueue {
     return this.active.size;
   }
 
-  /** True once shutDown was called. */
-  isShuttingDown(): boolean {
-    return this.shuttingDown;
-  }
-
   /**
    * Starts `concurrency` workers that call `handler` for each key, one key per worker at a time. A handler
    * that resolves makes the queue forget the key's failures, then re-adds it after `requeueAfterMs` if
-   * given; one that throws gets the key re-added with backoff (except for a TerminalError). Throws if called
-   * twice.
+   * given; one that throws gets the key re-added with backoff. Throws if called twice.
    */
   start(handler: KeyHandler, concurrency: number): void {
     if (this.workers.length > 0) throw new Error(`workqueue ${this.o.name} already started`);
@@ -256,14 +234,9 @@ export class WorkQueue {
 
   private onFailure(key: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof TerminalError) {
-      this.forget(key);
-      this.log.error('giving up on key: terminal error', { key, err: message });
-      return;
-    }
     this.log.warn('handler failed, retrying with backoff', {
       key,
-      retries: this.numRequeues(key),
+      retries: this.failures.get(key) ?? 0,
       err: message,
     });
     this.addRateLimited(key);

@@ -1,11 +1,6 @@
 /** Which Events a reconcile should record, from what changed. Pure. */
+import type { EventRecord } from '../kube/events.js';
 import type { Decision } from './plan.js';
-
-export interface EventRecord {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
 
 /** What a reconcile actually did (not what it meant to do: a stale cache can repeat a decision). */
 export interface Actions {

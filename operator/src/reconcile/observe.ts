@@ -9,6 +9,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { labelKeys } from '../desired/names.js';
+import type { OwnedKindName } from '../resources.js';
 import { revisionOfDeployment, type Observed, type ObservedRevision } from './plan.js';
 
 /** The read side of an informer: cached objects, never to be mutated. */
@@ -35,7 +36,8 @@ export function ownedBy<T extends KubernetesObject>(md: ModelDeployment, objects
   );
 }
 
-export interface OwnedObjects {
+/** Owned objects by kind; the keys are those of `ownedKinds` (resources.ts). */
+export interface OwnedObjects extends Record<OwnedKindName, KubernetesObject[]> {
   deployments: V1Deployment[];
   services: V1Service[];
   podDisruptionBudgets: V1PodDisruptionBudget[];

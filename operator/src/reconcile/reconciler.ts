@@ -11,8 +11,9 @@ import { desiredReplicas } from '../desired/deployment.js';
 import { desiredObjects } from '../desired/index.js';
 import { labelKeys, revisionOf } from '../desired/names.js';
 import type { Applier } from '../kube/applier.js';
-import { messageOf, statusCodeOf, type KubeClient } from '../kube/client.js';
+import { messageOf, statusCodeOf, type KubeWriter } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
+import { kinds, ownedKinds, type OwnedKindName } from '../resources.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventsFor, type Actions } from './events.js';
 import { observe, ownedObjects, type Caches, type OwnedObjects } from './observe.js';
@@ -25,7 +26,7 @@ export interface ReconcileResult {
 
 export interface ReconcilerDeps {
   caches: Caches;
-  client: KubeClient;
+  client: KubeWriter;
   applier: Applier;
   recorder: EventRecorder;
   logger: Logger;
@@ -50,11 +51,13 @@ export class ModelDeploymentReconciler {
     if (!cached) {
       // Deleted: owner references let the garbage collector remove the rest.
       this.deps.applier.forgetNamespaceName(namespace, name);
-      this.deps.recorder.forget({ metadata: { name } });
+      this.deps.recorder.forget(namespace, name);
       return {};
     }
     if (cached.metadata.deletionTimestamp) return {};
-    const md: ModelDeployment = { ...cached, spec: withDefaults(cached.spec) };
+    // List responses omit apiVersion and kind; Events and status writes need them.
+    const { apiVersion, kind } = kinds.modelDeployment;
+    const md: ModelDeployment = { ...cached, apiVersion, kind, spec: withDefaults(cached.spec) };
     const log = this.deps.logger.child({ namespace, name });
     try {
       return await this.sync(md, cached, log);
@@ -64,7 +67,7 @@ export class ModelDeploymentReconciler {
       log.error(message);
       const status = withReconcileError(cached, message, this.now().toISOString());
       if (!isDeepStrictEqual(status, cached.status)) {
-        await this.deps.client.patchStatus(cached, status).catch(() => undefined);
+        await this.deps.client.patchStatus(md, status).catch(() => undefined);
       }
       throw err;
     }
@@ -105,7 +108,7 @@ export class ModelDeploymentReconciler {
 
     const status = computeStatus(md, decision, desiredReplicas(md), this.now().toISOString());
     if (!isDeepStrictEqual(status, cached.status)) {
-      await client.patchStatus(cached, status);
+      await client.patchStatus(md, status);
       log.debug('status updated', { phase: status.phase });
     }
     return {};
@@ -117,18 +120,12 @@ export function splitKey(key: string): [string, string] {
   return [key.slice(0, i), key.slice(i + 1)];
 }
 
-const kinds = {
-  deployments: { apiVersion: 'apps/v1', kind: 'Deployment' },
-  services: { apiVersion: 'v1', kind: 'Service' },
-  podDisruptionBudgets: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
-  horizontalPodAutoscalers: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
-} as const;
-
 /** Cached objects carry no apiVersion/kind (list responses omit them): add them back. */
 function withKinds(owned: OwnedObjects): KubernetesObject[] {
-  return (Object.keys(kinds) as (keyof typeof kinds)[]).flatMap((k) =>
-    (owned[k] as KubernetesObject[]).map((o) => ({ ...o, ...kinds[k] })),
-  );
+  return (Object.keys(ownedKinds) as OwnedKindName[]).flatMap((name) => {
+    const { apiVersion, kind } = ownedKinds[name];
+    return (owned[name] as KubernetesObject[]).map((o) => ({ ...o, apiVersion, kind }));
+  });
 }
 
 function findOwned(owned: OwnedObjects, obj: KubernetesObject): KubernetesObject | undefined {

@@ -108,7 +108,7 @@ describe('withDefaults', () => {
       runtime: { batching: { maxBatchSize: 8 } },
     });
     expect(d.model.format).toBe('onnx');
-    expect(d.runtime?.batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 1024 });
+    expect(d.runtime?.batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 0, maxQueueSize: 1024 });
     expect(d.runtime?.threads).toEqual({ intraOp: 0, interOp: 0 });
   });
 

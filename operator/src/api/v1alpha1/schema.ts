@@ -19,7 +19,11 @@ import type {
   V1ResourceRequirements,
   V1Toleration,
 } from '@kubernetes/client-node';
+import * as serverEnv from '../../../../server-image/src/env.js';
 import { coreV1Schemas } from './generated/core-v1-schemas.js';
+
+/** The serving runtime's own defaults: the CRD's batching defaults are the same numbers, from one place. */
+const serverDefaults = serverEnv.DEFAULTS;
 
 export const group = 'modelship.dev';
 export const version = 'v1alpha1';
@@ -31,6 +35,8 @@ export const apiVersion = `${group}/${version}`;
 export interface CelRule {
   rule: string;
   message: string;
+  /** A CEL string expression that builds the message from the value (naming what is wrong); wins over `message`. */
+  messageExpression?: string;
   /** JSON path, relative to the schema node, of the field the error is reported on. */
   fieldPath?: string;
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
@@ -40,6 +46,50 @@ const cel = (...rules: CelRule[]) => ({ 'x-kubernetes-validations': rules });
 /** An embedded Kubernetes type: upstream's schema, client-node's TypeScript type. */
 function upstream<T>(schema: object, description: string) {
   return Type.Unsafe<T>({ ...(schema as Record<string, unknown>), description });
+}
+
+/**
+ * The serving container's variables the operator sets, each with where its value comes from. `spec.runtime.env`
+ * may not set them (a CEL rule names the offender): two sources for one setting would silently disagree.
+ */
+export const operatorEnv = {
+  [serverEnv.MODEL_NAME]: 'spec.model.name',
+  [serverEnv.MODEL_VERSION]: 'spec.model.version',
+  [serverEnv.MODEL_URI]: 'spec.model.storageUri',
+  [serverEnv.MODEL_SHA256]: 'spec.model.sha256',
+  [serverEnv.PORT]: 'the serving port that the probes and Services use',
+  [serverEnv.METRICS_PORT]: 'the metrics port that the scrape annotations name',
+  [serverEnv.MAX_BATCH_SIZE]: 'spec.runtime.batching.maxBatchSize',
+  [serverEnv.MAX_QUEUE_DELAY_MS]: 'spec.runtime.batching.maxQueueDelayMs',
+  [serverEnv.MAX_QUEUE_SIZE]: 'spec.runtime.batching.maxQueueSize',
+  [serverEnv.INTRA_OP_THREADS]: 'spec.runtime.threads.intraOp',
+  [serverEnv.INTER_OP_THREADS]: 'spec.runtime.threads.interOp',
+  [serverEnv.CACHE_DIR]: "the pod's model cache volume",
+  [serverEnv.PVC_ROOT]: 'the mount point of pvc:// claims',
+  [serverEnv.DRAIN_TIMEOUT_MS]: "the pod's termination grace period",
+  [serverEnv.REVISION]: 'the revision hash',
+} as const;
+export type OperatorEnvName = keyof typeof operatorEnv;
+
+/**
+ * Upstream's EnvVar, refusing the operator's variables by name. The name gets a length bound (upstream has none)
+ * so that the API server's CEL cost estimate stays within its budget.
+ */
+function envVarSchema() {
+  const table = `{${Object.entries(operatorEnv)
+    .map(([name, source]) => `'${name}': '${source.replace(/'/g, "\\'")}'`)
+    .join(', ')}}`;
+  const base = coreV1Schemas.EnvVar as { properties: { name: object } };
+  const schema = {
+    ...base,
+    properties: { ...base.properties, name: { ...base.properties.name, maxLength: 256 } },
+    ...cel({
+      rule: `!(self.name in ${table})`,
+      messageExpression: `self.name + ' is set by the operator from ' + ${table}[self.name] + ': remove it from spec.runtime.env'`,
+      message: 'a variable the operator sets from the ModelDeployment cannot be set in spec.runtime.env',
+    }),
+  };
+  return upstream<V1EnvVar>(schema, 'An environment variable.');
 }
 
 // Label-value syntax: the version appears as the app.kubernetes.io/version label of every object.
@@ -110,31 +160,28 @@ export const BatchingSpec = Type.Object(
   {
     maxBatchSize: Type.Optional(
       Type.Integer({
-        description:
-          'Most rows (entries along the first dimension) run in one batch. Concurrent requests to a model whose first input dimension is dynamic are merged up to this size. 1 turns batching off. Default: 32.',
+        description: `Most rows (entries along the first dimension) run in one batch. Concurrent requests to a model whose first input dimension is dynamic are merged up to this size. 1 turns batching off. Default: ${serverDefaults.maxBatchSize}.`,
         minimum: 1,
         maximum: 4096,
-        default: 32,
+        default: serverDefaults.maxBatchSize,
         format: 'int32',
       }),
     ),
     maxQueueDelayMs: Type.Optional(
       Type.Integer({
-        description:
-          'Longest time, in milliseconds, the oldest queued request waits for a fuller batch before its batch runs anyway. Default: 2.',
+        description: `Longest time, in milliseconds, the oldest queued request waits for a fuller batch before its batch runs anyway. 0 runs a batch as soon as the model is free, with whatever queued while the previous batch ran: a lone client never waits, and concurrent clients still batch. A few milliseconds buy throughput under heavy concurrency at the cost of latency. Default: ${serverDefaults.maxQueueDelayMs}.`,
         minimum: 0,
         maximum: 10000,
-        default: 2,
+        default: serverDefaults.maxQueueDelayMs,
         format: 'int32',
       }),
     ),
     maxQueueSize: Type.Optional(
       Type.Integer({
-        description:
-          'Most requests waiting for a batch; beyond it requests are refused at once with HTTP 503 and Retry-After. Default: 1024.',
+        description: `Most requests waiting for a batch; beyond it requests are refused at once with HTTP 503 and Retry-After. Default: ${serverDefaults.maxQueueSize}.`,
         minimum: 1,
         maximum: 1000000,
-        default: 1024,
+        default: serverDefaults.maxQueueSize,
         format: 'int32',
       }),
     ),
@@ -238,9 +285,8 @@ export const RuntimeSpec = Type.Object(
     batching: Type.Optional(BatchingSpec),
     threads: Type.Optional(ThreadsSpec),
     env: Type.Optional(
-      Type.Array(upstream<V1EnvVar>(coreV1Schemas.EnvVar, 'An environment variable.'), {
-        description:
-          'Extra environment variables of the serving container (for example AWS_* credentials from a Secret).',
+      Type.Array(envVarSchema(), {
+        description: `Extra environment variables of the serving container (for example AWS_* credentials from a Secret, or NODE_EXTRA_CA_CERTS). The variables the operator sets from the ModelDeployment's fields (${Object.keys(operatorEnv).join(', ')}) are refused: set the field instead.`,
         maxItems: 128,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['name'],

@@ -12,13 +12,13 @@ export interface FakeWatch {
 type Change = { rv: number; type: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KubernetesObject };
 
 /**
- * An in-memory stand-in for the API server's list and watch of one resource, for the informer's unit tests:
+ * An in-memory stand-in for the API server's list and watch of one resource, for the informer's unit tests
+ * (and, one per kind, the store behind MemoryApi):
  * resourceVersions, paginated lists, watches that replay history from a resourceVersion, compaction (a watch
  * from before it gets a 410 ERROR event), and failures injected on demand. Namespaces and `k=v` label
  * selectors filter as on a real server.
  */
 export class FakeApi implements InformerTransport<KubernetesObject> {
-  private rv = 100;
   private readonly objects = new Map<string, KubernetesObject>();
   private history: Change[] = [];
   private compactedBefore = 0;
@@ -29,23 +29,43 @@ export class FakeApi implements InformerTransport<KubernetesObject> {
   /** Errors the next watch calls fail with (through onDone), in order. */
   watchFailures: unknown[] = [];
 
+  /** @param revision the resourceVersion counter; share one between stores, as etcd has one for all kinds */
+  constructor(private readonly revision = { value: 100 }) {}
+
   resourceVersion(): string {
-    return String(this.rv);
+    return String(this.revision.value);
   }
 
-  /** Creates or updates an object; returns it with its new resourceVersion. */
+  /** Creates or updates a ConfigMap; returns it with its new resourceVersion. */
   put(namespace: string, name: string, data: Record<string, string> = {}, labels?: Record<string, string>) {
-    const key = `${namespace}/${name}`;
-    const type = this.objects.has(key) ? 'MODIFIED' : 'ADDED';
-    const obj = {
+    return this.upsert({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { namespace, name, resourceVersion: String(++this.rv), labels },
+      metadata: { namespace, name, labels },
       data,
-    } as KubernetesObject;
-    this.objects.set(key, obj);
-    this.publish({ rv: this.rv, type, obj });
-    return obj;
+    } as KubernetesObject);
+  }
+
+  /** Stores a copy of `obj` under its namespace and name with the next resourceVersion, and tells the watches. */
+  upsert<T extends KubernetesObject>(obj: T): T {
+    const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`;
+    const type = this.objects.has(key) ? 'MODIFIED' : 'ADDED';
+    const stored = clone(obj);
+    stored.metadata = { ...stored.metadata, resourceVersion: String(++this.revision.value) };
+    this.objects.set(key, stored);
+    this.publish({ rv: this.revision.value, type, obj: stored });
+    return clone(stored);
+  }
+
+  /** A copy of the stored object, or undefined. */
+  get(namespace: string, name: string): KubernetesObject | undefined {
+    const obj = this.objects.get(`${namespace}/${name}`);
+    return obj && clone(obj);
+  }
+
+  /** Copies of every stored object. */
+  all(): KubernetesObject[] {
+    return [...this.objects.values()].map((o) => clone(o));
   }
 
   delete(namespace: string, name: string): void {
@@ -53,13 +73,13 @@ export class FakeApi implements InformerTransport<KubernetesObject> {
     const old = this.objects.get(key);
     if (!old) throw new Error(`no ${key}`);
     this.objects.delete(key);
-    const obj = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.rv) } };
-    this.publish({ rv: this.rv, type: 'DELETED', obj });
+    const obj = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.revision.value) } };
+    this.publish({ rv: this.revision.value, type: 'DELETED', obj });
   }
 
   /** Forgets history: a watch from an older resourceVersion is answered with 410 Gone. */
   compact(): void {
-    this.compactedBefore = this.rv;
+    this.compactedBefore = this.revision.value;
     this.history = [];
   }
 
@@ -81,7 +101,10 @@ export class FakeApi implements InformerTransport<KubernetesObject> {
   bookmark(): void {
     for (const w of this.open()) {
       if (this.matches(w.req.namespace, undefined)) {
-        w.onEvent('BOOKMARK', { kind: 'ConfigMap', metadata: { resourceVersion: String(this.rv) } });
+        w.onEvent('BOOKMARK', {
+          kind: 'ConfigMap',
+          metadata: { resourceVersion: String(this.revision.value) },
+        });
       }
     }
   }
@@ -99,7 +122,7 @@ export class FakeApi implements InformerTransport<KubernetesObject> {
     const more = offset + req.limit < all.length;
     return {
       items,
-      resourceVersion: String(this.rv),
+      resourceVersion: String(this.revision.value),
       continueToken: more ? String(offset + req.limit) : undefined,
     };
   }
@@ -158,4 +181,12 @@ export class FakeApi implements InformerTransport<KubernetesObject> {
       return obj.metadata?.labels?.[k!] === v;
     });
   }
+}
+
+/**
+ * A copy as a JSON round trip gives it, which is what objects are on the wire. (Not structuredClone: under Jest
+ * it makes objects of another realm, which isDeepStrictEqual never finds equal to the test's own.)
+ */
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

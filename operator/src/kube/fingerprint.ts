@@ -6,7 +6,7 @@
  * fields we set, so memory stays small however large the objects are. Pure.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../desired/names.js';
+import { canonicalJson } from '../util/canonical-json.js';
 
 /** Top-level fields the API server owns or list responses omit. */
 const skippedTopLevel = new Set(['apiVersion', 'kind', 'status']);
@@ -15,7 +15,7 @@ const skippedTopLevel = new Set(['apiVersion', 'kind', 'status']);
  * The part of `obj` at the paths `desired` sets: fields set by others (extra labels, extra list entries after
  * ours, status) are not our business and are left out. Arrays are compared by position up to our length.
  */
-export function project(desired: unknown, obj: unknown, top = true): unknown {
+function project(desired: unknown, obj: unknown, top = true): unknown {
   if (Array.isArray(desired)) {
     if (!Array.isArray(obj)) return obj;
     return desired.map((d, i) => project(d, obj[i], false));
@@ -37,9 +37,4 @@ export function fingerprint(desired: unknown, obj: unknown): string {
   return createHash('sha256')
     .update(canonicalJson(project(desired, obj)))
     .digest('base64url');
-}
-
-/** True when, at every path `desired` sets, `observed` holds what the server made of our apply (`applied`). */
-export function matchesApplied(desired: unknown, applied: unknown, observed: unknown): boolean {
-  return fingerprint(desired, applied) === fingerprint(desired, observed);
 }

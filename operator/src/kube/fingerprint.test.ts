@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { matchesApplied } from './drift.js';
+import { fingerprint } from './fingerprint.js';
+
+/** True when, at every path `desired` sets, `observed` holds what the server made of our apply. */
+const matchesApplied = (desired: unknown, applied: unknown, observed: unknown) =>
+  fingerprint(desired, applied) === fingerprint(desired, observed);
 
 const desired = {
   apiVersion: 'apps/v1',

@@ -1,0 +1,209 @@
+import { describe, expect, it } from '@jest/globals';
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { ModelDeploymentSpec } from '../api/v1alpha1/schema.js';
+import { kinds, ownedKinds } from '../resources.js';
+import { MemoryWorld, namespace } from '../testing/memory-world.js';
+
+const v1: ModelDeploymentSpec = { model: { version: '1', storageUri: 'pvc://models/iris/1/model.onnx' } };
+const v2: ModelDeploymentSpec = { model: { version: '2', storageUri: 'pvc://models/iris/2/model.onnx' } };
+
+/** A world where `iris` serves v1 and every reconcile so far has been applied. */
+async function settled(): Promise<{ world: MemoryWorld; revision: string }> {
+  const world = new MemoryWorld();
+  world.applyModelDeployment('iris', v1);
+  await world.reconcile('iris');
+  const [deployment] = world.deployments('iris');
+  world.markAvailable(deployment!.metadata!.name!);
+  await world.reconcile('iris');
+  world.takeRequests();
+  return { world, revision: deployment!.metadata!.labels!['modelship.dev/revision']! };
+}
+
+const mainService = (world: MemoryWorld) => world.api.get<V1Service>(ownedKinds.services, namespace, 'iris')!;
+
+describe('ModelDeploymentReconciler', () => {
+  it('creates the first revision, points the Service at it at once and writes the status once', async () => {
+    const world = new MemoryWorld();
+    world.applyModelDeployment('iris', v1);
+    expect(await world.reconcile('iris')).toEqual({});
+
+    const [deployment, ...others] = world.deployments('iris');
+    expect(others).toEqual([]);
+    const revision = deployment!.metadata!.labels!['modelship.dev/revision']!;
+    expect(world.takeRequests()).toEqual([
+      { verb: 'apply', kind: 'Deployment', namespace, name: `iris-${revision}` },
+      { verb: 'apply', kind: 'Service', namespace, name: `iris-${revision}` },
+      { verb: 'apply', kind: 'Service', namespace, name: 'iris' },
+      { verb: 'create-event', kind: 'Event', namespace, name: expect.stringMatching(/^iris\./) },
+      { verb: 'patch-status', kind: 'ModelDeployment', namespace, name: 'iris' },
+    ]);
+    expect(mainService(world).spec!.selector).toEqual({
+      'modelship.dev/deployment': 'iris',
+      'modelship.dev/revision': revision,
+    });
+    expect(world.modelDeployment('iris').status).toMatchObject({
+      phase: 'Pending',
+      stable: { revision, version: '1', readyReplicas: 0 },
+    });
+    expect(world.api.events.map((e) => e.reason)).toEqual(['RevisionCreated']);
+  });
+
+  it('makes no request at all when it reconciles a settled world again', async () => {
+    const { world } = await settled();
+    expect(world.modelDeployment('iris').status?.phase).toBe('Ready');
+    for (let i = 0; i < 3; i++) await world.reconcile('iris');
+    expect(world.takeRequests()).toEqual([]);
+  });
+
+  it('after a restart, checks its objects with dry-runs only, then makes no request', async () => {
+    const { world } = await settled();
+    const fresh = world.restartOperator(); // same API server, a new operator process that remembers nothing
+    await fresh.reconcile('iris');
+    expect(new Set(world.takeRequests().map((r) => r.verb))).toEqual(new Set(['apply-dry-run']));
+    await fresh.reconcile('iris');
+    expect(world.takeRequests()).toEqual([]);
+  });
+
+  it('reverts a hand edit of an owned object with one write', async () => {
+    const { world, revision } = await settled();
+    world.api.update<V1Deployment>(ownedKinds.deployments, namespace, `iris-${revision}`, (d) => {
+      d.spec!.template.spec!.containers[0]!.image = 'someone/else:latest';
+    });
+    await world.reconcile('iris');
+    expect(world.takeRequests()).toEqual([
+      { verb: 'apply', kind: 'Deployment', namespace, name: `iris-${revision}` },
+    ]);
+    const deployment = world.api.get<V1Deployment>(ownedKinds.deployments, namespace, `iris-${revision}`)!;
+    expect(deployment.spec!.template.spec!.containers[0]!.image).toBe('modelship/server:test');
+  });
+
+  it('does not write an object again while its cache has not seen the last write (stale cache)', async () => {
+    const { world, revision } = await settled();
+    world.applyModelDeployment('iris', { ...v1, runtime: { replicas: 2 } });
+    world.freeze(); // the Deployment informer lags behind from here on
+    await world.reconcile('iris');
+    const first = world.takeRequests().filter((r) => r.kind === 'Deployment');
+    expect(first.map((r) => r.verb)).toEqual(['apply-dry-run', 'apply']);
+    // The cache still shows replicas: 1, older than the write that set 2: no second write.
+    await world.reconcile('iris');
+    expect(world.takeRequests().filter((r) => r.verb === 'apply')).toEqual([]);
+    world.thaw();
+    await world.reconcile('iris');
+    expect(world.takeRequests().filter((r) => r.kind === 'Deployment')).toEqual([]);
+    const deployment = world.api.get<V1Deployment>(ownedKinds.deployments, namespace, `iris-${revision}`)!;
+    expect(deployment.spec!.replicas).toBe(2);
+  });
+
+  it('looks again soon when another writer changed the object between its read and its status write', async () => {
+    const { world } = await settled();
+    world.applyModelDeployment('iris', { ...v1, runtime: { replicas: 2 } });
+    world.freeze();
+    // Someone else (a second operator, a user) writes the object after the cache was read.
+    world.api.update(kinds.modelDeployment, namespace, 'iris', (o) => {
+      o.metadata!.annotations = { touched: 'yes' };
+    });
+    expect(await world.reconcile('iris')).toEqual({ requeueAfterMs: 250 });
+    expect(world.takeRequests().at(-1)).toEqual({
+      verb: 'patch-status',
+      kind: 'ModelDeployment',
+      namespace,
+      name: 'iris',
+    });
+    world.thaw();
+    expect(await world.reconcile('iris')).toEqual({});
+    expect(world.modelDeployment('iris').status?.stable?.readyReplicas).toBe(1);
+  });
+
+  it('reports an API error in the Degraded condition, keeps the rest of the status, and fails the reconcile', async () => {
+    const { world } = await settled();
+    const before = world.modelDeployment('iris').status!;
+    world.applyModelDeployment('iris', v2);
+    world.api.failNext({ verb: 'apply', kind: 'Deployment' }, 422);
+    await expect(world.reconcile('iris')).rejects.toThrow('injected 422');
+    const status = world.modelDeployment('iris').status!;
+    expect(status.stable).toEqual(before.stable);
+    expect(status.conditions!.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ReconcileError',
+      message: 'reconcile failed: 422: injected 422',
+    });
+    // The next attempt succeeds and clears it.
+    await world.reconcile('iris');
+    expect(
+      world.modelDeployment('iris').status!.conditions!.find((c) => c.type === 'Degraded'),
+    ).toMatchObject({
+      status: 'False',
+    });
+  });
+
+  it('rolls a new version out: the old revision serves until the new one is available, then it goes', async () => {
+    const { world, revision: old } = await settled();
+    world.applyModelDeployment('iris', v2);
+    await world.reconcile('iris');
+    const created = world
+      .deployments('iris')
+      .find((d) => d.metadata!.labels!['modelship.dev/revision'] !== old)!;
+    const next = created.metadata!.labels!['modelship.dev/revision']!;
+    expect(mainService(world).spec!.selector!['modelship.dev/revision']).toBe(old);
+    expect(world.modelDeployment('iris').status).toMatchObject({
+      phase: 'Progressing',
+      stable: { revision: old },
+    });
+
+    world.markAvailable(`iris-${next}`);
+    world.takeRequests();
+    await world.reconcile('iris');
+    expect(mainService(world).spec!.selector!['modelship.dev/revision']).toBe(next);
+    expect(world.deployments('iris').map((d) => d.metadata!.name)).toEqual([`iris-${next}`]);
+    expect(world.api.get(ownedKinds.services, namespace, `iris-${old}`)).toBeUndefined();
+    expect(world.modelDeployment('iris').status).toMatchObject({
+      phase: 'Ready',
+      stable: { revision: next, version: '2' },
+    });
+    expect(world.api.events.map((e) => e.reason)).toEqual([
+      'RevisionCreated',
+      'RevisionCreated',
+      'TrafficSwitched',
+      'RevisionRemoved',
+    ]);
+    // The Service moved before anything of the old revision was deleted.
+    const verbs = world.takeRequests().map((r) => `${r.verb} ${r.kind} ${r.name}`);
+    expect(verbs.indexOf('apply Service iris')).toBeLessThan(verbs.indexOf(`delete Deployment iris-${old}`));
+  });
+
+  it('writes nothing for an object being deleted, and forgets a deleted one', async () => {
+    const { world, revision } = await settled();
+    world.api.update(kinds.modelDeployment, namespace, 'iris', (o) => {
+      o.metadata!.deletionTimestamp = '2026-11-01T10:05:00Z' as never;
+    });
+    await world.reconcile('iris');
+    expect(world.takeRequests()).toEqual([]);
+
+    // Gone, and its objects collected: what the operator remembered about them goes too.
+    expect(world.applier.size()).toBeGreaterThan(0);
+    world.api.remove(kinds.modelDeployment, namespace, 'iris');
+    for (const d of world.deployments('iris'))
+      world.api.remove(ownedKinds.deployments, namespace, d.metadata!.name!);
+    for (const name of ['iris', `iris-${revision}`]) world.api.remove(ownedKinds.services, namespace, name);
+    await world.reconcile('iris');
+    expect(world.takeRequests()).toEqual([]);
+    expect(world.applier.size()).toBe(0);
+
+    // A new ModelDeployment of the same name starts from scratch: its objects are created, not taken as known.
+    world.applyModelDeployment('iris', v1);
+    await world.reconcile('iris');
+    expect(world.deployments('iris')).toHaveLength(1);
+    expect(world.api.events.filter((e) => e.reason === 'RevisionCreated')).toHaveLength(2);
+  });
+
+  it('neither applies nor announces a second time what it created while the cache has not shown it yet', async () => {
+    const world = new MemoryWorld();
+    world.applyModelDeployment('iris', v1);
+    world.freeze(); // no informer has delivered anything the operator creates
+    await world.reconcile('iris');
+    world.takeRequests();
+    await world.reconcile('iris');
+    expect(world.takeRequests().filter((r) => r.verb.startsWith('apply'))).toEqual([]);
+    expect(world.api.events.map((e) => e.reason)).toEqual(['RevisionCreated']);
+  });
+});
