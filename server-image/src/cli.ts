@@ -13,15 +13,18 @@ const FORCED_EXIT_MS = 5_000;
 
 const program = buildProgram(async (config) => {
   const { logger, access } = createLogging(config.logLevel, { model: config.modelName });
-  const server = await startServer(config, logger, access);
+  const server = await startServer(config, { logger, accessLog: access });
+  let signalled = false;
   const stop = (signal: string, code: number) => {
+    signalled = true;
     logger.info('signal received', { signal });
     void server.shutdown().then(() => exitSoon(code));
   };
   process.once('SIGTERM', () => stop('SIGTERM', 0));
   process.once('SIGINT', () => stop('SIGINT', 0));
   const ok = await server.loaded;
-  if (!ok) {
+  // A signal during the load is a graceful stop (exit 0), not a failed load.
+  if (!ok && !signalled) {
     logger.error('giving up: the model could not be loaded; exiting with status 1');
     await server.shutdown();
     exitSoon(1);

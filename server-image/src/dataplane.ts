@@ -7,7 +7,7 @@ import { decodeInferRequest } from './protocol/v2/decode.js';
 import { encodeInferResponse, type EncodedBody } from './protocol/v2/encode.js';
 import { InferenceError, reasonOf } from './protocol/v2/errors.js';
 import type { InferRequest } from './protocol/v2/types.js';
-import { notReadyMessage, type ModelRegistry } from './repository/registry.js';
+import { notReadyMessage, type ModelRegistry, type Serving } from './repository/registry.js';
 
 export interface ServerInfo {
   name: string;
@@ -17,25 +17,20 @@ export interface ServerInfo {
 /** Protocol extensions this server implements (advertised in server metadata). */
 export const EXTENSIONS = ['binary_tensor_data', 'statistics', 'model_configuration', 'parameters'];
 
-/** The state the lifecycle (main.ts) shares with the data plane. */
-export interface Lifecycle {
-  /** True once SIGTERM arrived: readiness turns false, in-flight work continues. */
-  draining: boolean;
-}
-
 export class DataPlane {
   constructor(
     private readonly registry: ModelRegistry,
     private readonly metrics: ServingMetrics,
     private readonly info: ServerInfo,
-    private readonly lifecycle: Lifecycle,
   ) {}
 
-  /** Server readiness: every model ready and not shutting down. `error` says why not. */
+  /** Server readiness: every model ready (none loading, failed or shutting down). `error` says why not. */
   serverReady(): { ready: boolean; error?: string } {
-    if (this.lifecycle.draining) return { ready: false, error: 'the server is shutting down' };
-    for (const entry of this.registry.all()) {
-      if (entry.state.phase !== 'ready') return { ready: false, error: notReadyMessage(entry) };
+    const entries = this.registry.all();
+    if (entries.some((e) => e.lifecycle.state.phase === 'draining' || e.lifecycle.state.phase === 'stopped'))
+      return { ready: false, error: 'the server is shutting down' };
+    for (const entry of entries) {
+      if (entry.lifecycle.state.phase !== 'ready') return { ready: false, error: notReadyMessage(entry) };
     }
     return { ready: true };
   }
@@ -46,20 +41,20 @@ export class DataPlane {
 
   /** Throws 404 for an unknown model or version, 503 with the reason when it is not ready (or draining). */
   modelReady(name: string, version?: string): void {
-    this.registry.ready(name, version);
-    if (this.lifecycle.draining)
-      throw new InferenceError('unavailable', 'the server is shutting down', 'not_ready');
+    const entry = this.registry.lookup(name, version);
+    if (entry.lifecycle.state.phase !== 'ready')
+      throw new InferenceError('unavailable', notReadyMessage(entry), 'not_ready', 5);
   }
 
   modelMetadata(name: string, version?: string): object {
     // Metadata needs a loaded model; before that the 503 says why there is none.
-    const entry = this.registry.ready(name, version);
+    const { entry, signature } = this.registry.serving(name, version);
     return {
       name: entry.name,
       versions: [entry.version],
       platform: 'onnx_onnxv1',
-      inputs: entry.signature.inputs,
-      outputs: entry.signature.outputs,
+      inputs: signature.inputs,
+      outputs: signature.outputs,
     };
   }
 
@@ -71,8 +66,8 @@ export class DataPlane {
 
   /** Triton's model configuration extension, enough for perf_analyzer and tritonclient. */
   modelConfig(name: string, version?: string): object {
-    const entry = this.registry.ready(name, version);
-    const batching = entry.batchable === true && (entry.maxBatchSize ?? 0) > 1;
+    const { entry, signature, ...served } = this.registry.serving(name, version);
+    const batching = served.batchable && served.maxBatchSize > 1;
     // Triton's config lists dims without the batch dimension when max_batch_size > 0.
     const dims = (shape: number[]) => (batching ? shape.slice(1) : shape);
     const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({
@@ -84,15 +79,11 @@ export class DataPlane {
       name: entry.name,
       platform: 'onnxruntime_onnx',
       backend: 'onnxruntime',
-      max_batch_size: batching ? entry.maxBatchSize : 0,
-      input: entry.signature.inputs.map(tensor),
-      output: entry.signature.outputs.map(tensor),
+      max_batch_size: batching ? served.maxBatchSize : 0,
+      input: signature.inputs.map(tensor),
+      output: signature.outputs.map(tensor),
       ...(batching
-        ? {
-            dynamic_batching: {
-              max_queue_delay_microseconds: Math.round((entry.maxQueueDelayMs ?? 0) * 1000),
-            },
-          }
+        ? { dynamic_batching: { max_queue_delay_microseconds: Math.round(served.maxQueueDelayMs * 1000) } }
         : {}),
     };
   }
@@ -107,15 +98,16 @@ export class DataPlane {
     body: Uint8Array,
     headerLength: number | undefined,
   ): Promise<EncodedBody> {
-    let entry: ReturnType<ModelRegistry['ready']>;
+    let model: Serving;
     let request: InferRequest;
     try {
-      entry = this.registry.ready(name, version);
-      request = decodeInferRequest(body, headerLength, entry.signature);
+      model = this.registry.serving(name, version);
+      request = decodeInferRequest(body, headerLength, model.signature);
     } catch (err) {
       return Promise.reject(err);
     }
-    return entry.runner
+    const { entry } = model;
+    return model.runner
       .infer(request)
       .then((result) => encodeInferResponse(entry.name, entry.version, request.id, result, request.outputs));
   }

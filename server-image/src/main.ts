@@ -1,77 +1,83 @@
 /**
  * Wiring: config -> metrics, registry, data plane, HTTP servers -> model load (with retries) -> ready.
  * The ports open first, so liveness answers and readiness says why it is not ready while the model loads.
- * shutdown() is the SIGTERM path: readiness false at once, stop accepting connections, let in-flight and queued
- * requests finish (bounded by drainTimeoutMs), then close.
+ * shutdown() is the SIGTERM path: readiness false and the listening socket closed at once, in-flight and queued
+ * requests finish (bounded by drainTimeoutMs), then everything closes. The model's lifecycle (loading, ready,
+ * draining, stopped, failed) moves only through repository/lifecycle.ts.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
+import { realClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
-import { DataPlane, type Lifecycle } from './dataplane.js';
+import { DataPlane } from './dataplane.js';
+import { whenQuiet, type Activity } from './drain.js';
 import { createInferenceApp } from './http/app.js';
 import { createMetricsServer } from './http/metrics-server.js';
 import { accessLogVia, createLogging, type AccessLog } from './logger.js';
 import { ServingMetrics } from './metrics.js';
+import { ModelLifecycle } from './repository/lifecycle.js';
 import { loadModel } from './repository/loader.js';
 import type { OnnxModel } from './repository/model.js';
-import { ModelRegistry, type ModelEntry } from './repository/registry.js';
+import { ModelRegistry, type ModelEntry, type Serving } from './repository/registry.js';
 import { ModelStatistics } from './statistics.js';
 
 export const SERVER_NAME = 'modelship';
 export const SERVER_VERSION = '0.1.0';
+
+/** How long the server must have had no request before it closes its idle connections on shutdown. */
+export const DRAIN_QUIET_MS = 1000;
 
 export interface RunningServer {
   /** The inference port actually bound (useful with port 0). */
   readonly port: number;
   readonly metricsPort: number;
   readonly metrics: ServingMetrics;
-  /** Resolves true once the model is ready, false when the last load attempt failed. */
+  /** Resolves true once the model is ready; false when it will not be (the last load attempt failed, or a shutdown began first). */
   readonly loaded: Promise<boolean>;
   /** Resolves with the reason if a loaded model stops being able to serve (its onnxruntime worker died). */
   readonly broken: Promise<string>;
-  /** Graceful: readiness false, drain in-flight and queued requests (bounded), close. Idempotent. */
+  /** Graceful: readiness false, stop accepting, drain in-flight and queued requests (bounded), close. Idempotent. */
   shutdown(): Promise<void>;
 }
 
-/**
- * Starts the server. `logger` defaults to JSON logs on stdout; `accessLog` to the hand-built access line when the
- * logger is the default one, else to `logger` itself (tests inject a winston logger and read its lines).
- */
-export async function startServer(
-  config: ServerConfig,
-  logger?: Logger,
-  accessLog?: AccessLog,
-): Promise<RunningServer> {
-  const logging = logger ? undefined : createLogging(config.logLevel, { model: config.modelName });
-  const log = logger ?? logging!.logger;
-  const access = accessLog ?? logging?.access ?? accessLogVia(log);
+export interface ServerDeps {
+  /** Defaults to JSON logs on stdout. */
+  logger?: Logger;
+  /** The access line writer: the hand-built line with the default logger, else `logger` itself. */
+  accessLog?: AccessLog;
+  /** Batching deadlines, load retries and the drain's quiet period; tests pass a fake one. */
+  clock?: Clock;
+}
+
+/** Starts the server. Tests inject a winston logger and read its lines, and may drive a fake clock. */
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
+  const logging = deps.logger ? undefined : createLogging(config.logLevel, { model: config.modelName });
+  const log = deps.logger ?? logging!.logger;
+  const access = deps.accessLog ?? logging?.access ?? accessLogVia(log);
+  const clock = deps.clock ?? realClock;
   log.info('starting', { config: { ...config, modelUri: redact(config.modelUri) } });
 
   const metrics = new ServingMetrics(config.revision);
   const labels = { model: config.modelName, version: config.modelVersion };
   metrics.declareModel(labels);
   const registry = new ModelRegistry();
+  const lifecycle = new ModelLifecycle<Serving>((state) => metrics.setReady(labels, state.phase === 'ready'));
   const entry: ModelEntry = {
     name: config.modelName,
     version: config.modelVersion,
     stats: new ModelStatistics(config.modelName, config.modelVersion),
-    state: { phase: 'loading', attempt: 1 },
+    lifecycle,
   };
   registry.add(entry);
-  const lifecycle: Lifecycle = { draining: false };
-  const dataplane = new DataPlane(
-    registry,
-    metrics,
-    { name: SERVER_NAME, version: SERVER_VERSION },
-    lifecycle,
-  );
+  const dataplane = new DataPlane(registry, metrics, { name: SERVER_NAME, version: SERVER_VERSION });
   const app = createInferenceApp(dataplane, {
     maxRequestBytes: config.maxRequestBytes,
     logger: log,
     accessLog: access,
-    isDraining: () => lifecycle.draining,
+    isDraining: () => lifecycle.state.phase === 'draining' || lifecycle.state.phase === 'stopped',
+    clock,
   });
 
   const server = createServer(app.handle);
@@ -90,8 +96,7 @@ export async function startServer(
   const metricsPort = (metricsServer.address() as AddressInfo).port;
   log.info('listening', { port, metricsPort, host: config.host });
 
-  let model: OnnxModel | undefined;
-  const loaded = loadModel(
+  const model = loadModel(
     entry,
     {
       uri: config.modelUri,
@@ -113,17 +118,19 @@ export async function startServer(
       attempts: config.loadAttempts,
       retryDelayMs: config.loadRetryDelayMs,
     },
-    { logger: log, metrics },
-  ).then((m) => {
-    model = m;
+    { logger: log, metrics, clock },
+  );
+  let served: OnnxModel | undefined;
+  const loaded = model.then((m) => {
+    served = m;
     return m !== undefined;
   });
   // A dead onnxruntime worker cannot come back: not ready, and the caller (cli.ts) exits so Kubernetes restarts.
-  const broken = loaded.then(() =>
-    model
-      ? model.failed.then((err) => {
-          entry.state = { phase: 'failed', error: err.message };
-          metrics.setReady(labels, false);
+  // (It cannot die after shutdown() closed it: OnnxModel.failed never resolves after close().)
+  const broken = model.then((m) =>
+    m
+      ? m.failed.then((err) => {
+          lifecycle.dispatch({ type: 'workerDied', error: err.message });
           log.error('the model can no longer serve', { error: err.message });
           return err.message;
         })
@@ -133,46 +140,38 @@ export async function startServer(
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (shuttingDown ??= (async () => {
-      lifecycle.draining = true;
-      metrics.setReady(labels, false);
+      const draining = lifecycle.dispatch({ type: 'sigterm' });
+      const serving = draining.phase === 'draining' ? draining.serving : undefined;
+      // Stop accepting at once: with the listening socket closed the kernel refuses new connections, which a
+      // client can retry elsewhere even for a POST (a reset after connecting it cannot safely retry). net.Server's
+      // close, not http.Server's: that one also closes idle keep-alive connections now, racing a client that is
+      // sending its next request on one. Open connections are served on, every answer with `Connection: close`.
+      const closed = once(server, 'close');
+      NetServer.prototype.close.call(server);
       log.info('shutting down: readiness is false, draining in-flight requests', { inflight: app.inflight });
-      // Connections opened from now on are dropped at once (by now, after the pod's preStop delay, no Service
-      // routes new connections here). Open ones keep being served, every answer with `Connection: close`, until
-      // no request has arrived for DRAIN_QUIET_MS: a client in the middle of a keep-alive exchange gets its answer
-      // and a clean close instead of a reset racing its next request.
-      server.on('connection', (socket) => socket.destroy());
-      const drained = (async () => {
-        for (;;) {
-          await Promise.all([app.whenIdle(), entry.runner?.whenIdle()]);
-          const quietFor = performance.now() - app.lastActivity;
-          if (app.inflight === 0 && quietFor >= DRAIN_QUIET_MS) return true;
-          await new Promise((r) => setTimeout(r, Math.max(10, DRAIN_QUIET_MS - quietFor)));
-        }
-      })();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), config.drainTimeoutMs);
-      });
-      const clean = await Promise.race([drained, timedOut]);
-      clearTimeout(timer);
+      const activities: Activity[] = serving ? [app, serving.runner.activity] : [app];
+      const timeout = new AbortController();
+      const timer = clock.setTimeout(() => timeout.abort(), config.drainTimeoutMs);
+      // Idle keep-alive connections are closed only once no request has come for DRAIN_QUIET_MS: by then their
+      // clients have had their `Connection: close` answers (or are gone), so none is caught mid-request.
+      const clean = await whenQuiet(activities, clock, DRAIN_QUIET_MS, timeout.signal);
+      clock.clearTimeout(timer);
       if (!clean)
         log.warn('drain timeout reached; closing with requests still in flight', { inflight: app.inflight });
-      // Stop accepting, then close what is left (idle keep-alive connections; busy ones only after a timeout).
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      server.close(); // http.Server's: the idle connections left, and its timeout checks
+      server.closeAllConnections(); // busy ones too, after a timeout
       await closed;
       metricsServer.closeAllConnections();
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
-      // A load still in progress is not awaited (a download may take minutes); the process exits after this.
-      await model?.close();
+      // A load still in progress is not awaited (a download may take minutes); the process exits after this, and
+      // a model that loads after all is closed by the loader (the lifecycle no longer takes it).
+      await served?.close();
+      lifecycle.dispatch({ type: 'drained' });
       log.info('stopped', { drained: clean });
     })());
 
   return { port, metricsPort, metrics, loaded, broken, shutdown };
 }
-
-/** How long the server must have had no request before it closes its connections on shutdown. */
-const DRAIN_QUIET_MS = 1000;
 
 async function listen(server: Server, port: number, host: string): Promise<void> {
   server.listen(port, host);

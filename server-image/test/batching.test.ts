@@ -1,7 +1,11 @@
 /**
  * @jest-environment ./server-image/test/support/onnx-environment.js
  */
-/** Dynamic batching over real HTTP: same answers as one-by-one, the flush rules, the queue limit, unbatchable cases. */
+/**
+ * Dynamic batching over real HTTP: same answers as one-by-one, the flush rules, the queue limit, unbatchable cases.
+ * Servers whose test depends on when a batch leaves run on a fake clock: the test waits until the pending-requests
+ * gauge shows its requests queued, then moves the clock, so no assertion depends on how fast requests arrive.
+ */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import * as ort from 'onnxruntime-node';
 import {
@@ -10,8 +14,9 @@ import {
   fixedShapeModel,
   variableLengthModel,
 } from '../../test/fixtures/onnx/models.js';
+import { FakeClock } from '../src/testing/fake-clock.js';
 import { bytesOf, getJson, postBinary, postJson } from './support/client.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { pendingRequests, startTestServer, waitForPending, type TestServer } from './support/server.js';
 
 let servers: TestServer[] = [];
 async function serve(...args: Parameters<typeof startTestServer>): Promise<TestServer> {
@@ -29,20 +34,29 @@ async function stats(s: TestServer, model: string) {
 }
 
 describe('batching', () => {
-  it('concurrent requests get the same answers as sequential in-process runs, in fewer executions', async () => {
-    const s = await serve(benchTabularModel(), { modelName: 't', maxQueueDelayMs: 20, maxBatchSize: 64 });
+  it('concurrent requests get the same answers as sequential in-process runs, in one execution', async () => {
+    const clock = new FakeClock();
+    const s = await serve(
+      benchTabularModel(),
+      { modelName: 't', maxQueueDelayMs: 20, maxBatchSize: 128 },
+      { clock },
+    );
     const session = await ort.InferenceSession.create(benchTabularModel());
     const requests = Array.from({ length: 40 }, (_, i) => {
       const rows = 1 + (i % 3);
       return { rows, data: Array.from({ length: rows * 30 }, (_, j) => Math.cos(i * 31 + j)) };
     });
-    const responses = await Promise.all(
+    const answers = Promise.all(
       requests.map((r) =>
         postJson(`${s.base}/v2/models/t/infer`, {
           inputs: [{ name: 'features', shape: [r.rows, 30], datatype: 'FP32', data: r.data }],
         }),
       ),
     );
+    // 79 rows, under maxBatchSize: they wait together until the oldest has waited 20 ms.
+    await waitForPending(s, requests.length);
+    await clock.advance(20);
+    const responses = await answers;
     for (const [i, r] of requests.entries()) {
       const ref = await session.run({
         features: new ort.Tensor('float32', Float32Array.from(r.data), [r.rows, 30]),
@@ -56,20 +70,25 @@ describe('batching', () => {
     }
     await session.release();
     const st = await stats(s, 't');
-    expect(st.inference_count).toBe(requests.reduce((n, r) => n + r.rows, 0));
-    expect(st.execution_count).toBeLessThan(requests.length);
-    expect(Math.max(...st.batch_stats.map((b: { batch_size: number }) => b.batch_size))).toBeGreaterThan(3);
+    expect(st.inference_count).toBe(79);
+    expect(st.execution_count).toBe(1);
+    expect(st.batch_stats).toEqual([expect.objectContaining({ batch_size: 79 })]);
   });
 
   it('binary requests batched together each get the bytes of their own rows', async () => {
     // Binary outputs are written as views of the batch's output tensors: each response must hold exactly its rows.
-    const s = await serve(benchTabularModel(), { modelName: 't', maxQueueDelayMs: 20, maxBatchSize: 64 });
+    const clock = new FakeClock();
+    const s = await serve(
+      benchTabularModel(),
+      { modelName: 't', maxQueueDelayMs: 20, maxBatchSize: 64 },
+      { clock },
+    );
     const session = await ort.InferenceSession.create(benchTabularModel());
     const requests = Array.from({ length: 24 }, (_, i) => {
       const rows = 1 + (i % 4);
       return Float32Array.from({ length: rows * 30 }, (_, j) => Math.sin(i * 17 + j));
     });
-    const responses = await Promise.all(
+    const answers = Promise.all(
       requests.map((data) =>
         postBinary(
           `${s.base}/v2/models/t/infer`,
@@ -88,6 +107,9 @@ describe('batching', () => {
         ),
       ),
     );
+    await waitForPending(s, requests.length); // 60 rows: under maxBatchSize
+    await clock.advance(20);
+    const responses = await answers;
     for (const [i, data] of requests.entries()) {
       const ref = await session.run({ features: new ort.Tensor('float32', data, [data.length / 30, 30]) });
       const r = responses[i]!;
@@ -97,11 +119,16 @@ describe('batching', () => {
     }
     await session.release();
     const st = await stats(s, 't');
-    expect(st.execution_count).toBeLessThan(requests.length);
+    expect(st.execution_count).toBe(1);
   });
 
   it('flushes as soon as maxBatchSize rows are queued, without waiting for the delay', async () => {
-    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 4, maxQueueDelayMs: 60_000 });
+    // The fake clock never moves here: only the batch size can start the batch.
+    const s = await serve(
+      addSubModel(),
+      { modelName: 'm', maxBatchSize: 4, maxQueueDelayMs: 1 },
+      { clock: new FakeClock() },
+    );
     const one = (k: number) => ({
       inputs: [
         { name: 'a', shape: [1, 4], datatype: 'FP32', data: [k, k, k, k] },
@@ -116,29 +143,41 @@ describe('batching', () => {
     expect(st.batch_stats).toEqual([expect.objectContaining({ batch_size: 4 })]);
   });
 
-  it('flushes a partial batch once the oldest request has waited maxQueueDelayMs', async () => {
-    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 32, maxQueueDelayMs: 300 });
+  it('flushes a partial batch once the oldest request has waited maxQueueDelayMs, not before', async () => {
+    const clock = new FakeClock();
+    const s = await serve(
+      addSubModel(),
+      { modelName: 'm', maxBatchSize: 32, maxQueueDelayMs: 300 },
+      { clock },
+    );
     const body = {
       inputs: [
         { name: 'a', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] },
         { name: 'b', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] },
       ],
     };
-    const rs = await Promise.all([1, 2].map(() => postJson(`${s.base}/v2/models/m/infer`, body)));
-    expect(rs.every((r) => r.status === 200)).toBe(true);
+    const answers = Promise.all([1, 2].map(() => postJson(`${s.base}/v2/models/m/infer`, body)));
+    await waitForPending(s, 2);
+    await clock.advance(299);
+    // Still queued: nothing has left the queue (dequeues are counted at once, executions when they end).
+    expect((await stats(s, 'm')).inference_stats.queue.count).toBe(0);
+    expect(await pendingRequests(s)).toBe(2);
+    await clock.advance(1);
+    const rs = await answers;
+    expect(rs.map((r) => r.status)).toEqual([200, 200]);
     const st = await stats(s, 'm');
     expect(st.execution_count).toBe(1);
-    // Neither request can have left the queue before the delay: queue time is at least 2 x 300 ms, minus timer slack.
-    expect(st.inference_stats.queue.ns).toBeGreaterThanOrEqual(2 * 295e6);
+    // Both waited exactly the delay on the server's clock.
+    expect(st.inference_stats.queue).toEqual({ count: 2, ns: 2 * 300e6 });
   });
 
   it('a full queue answers 503 with Retry-After at once', async () => {
-    const s = await serve(addSubModel(), {
-      modelName: 'm',
-      maxBatchSize: 1000,
-      maxQueueDelayMs: 1500,
-      maxQueueSize: 2,
-    });
+    const clock = new FakeClock();
+    const s = await serve(
+      addSubModel(),
+      { modelName: 'm', maxBatchSize: 1000, maxQueueDelayMs: 1500, maxQueueSize: 2 },
+      { clock },
+    );
     const body = {
       inputs: [
         { name: 'a', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] },
@@ -149,14 +188,15 @@ describe('batching', () => {
       postJson(`${s.base}/v2/models/m/infer`, body),
       postJson(`${s.base}/v2/models/m/infer`, body),
     ];
-    // Both queued requests wait for the 1.5 s delay; the third finds the queue full.
-    await new Promise((r) => setTimeout(r, 200));
-    const started = Date.now();
+    await waitForPending(s, 2);
+    // The third finds the queue full and is answered while the two queued ones still wait (the clock has not
+    // moved, so they cannot have run): refused at once, not after them.
     const rejected = await postJson(`${s.base}/v2/models/m/infer`, body);
     expect(rejected.status).toBe(503);
     expect(rejected.headers['retry-after']).toBe('1');
     expect(rejected.json.error).toMatch(/queue is full \(2 requests waiting\)/);
-    expect(Date.now() - started).toBeLessThan(1000); // refused at once, not after the queued ones ran
+    expect(await pendingRequests(s)).toBe(2);
+    await clock.advance(1500);
     expect((await Promise.all(queued)).map((r) => r.status)).toEqual([200, 200]);
     const metrics = (await (await fetch(`${s.metricsBase}/metrics`)).text()).split('\n');
     expect(metrics).toContain(
@@ -165,9 +205,14 @@ describe('batching', () => {
   });
 
   it('requests with different trailing shapes run in separate batches, each correct', async () => {
-    const s = await serve(variableLengthModel(), { modelName: 'v', maxBatchSize: 64, maxQueueDelayMs: 500 });
+    const clock = new FakeClock();
+    const s = await serve(
+      variableLengthModel(),
+      { modelName: 'v', maxBatchSize: 64, maxQueueDelayMs: 500 },
+      { clock },
+    );
     const lengths = [3, 5, 3, 5, 3];
-    const rs = await Promise.all(
+    const answers = Promise.all(
       lengths.map((len, i) =>
         postJson(`${s.base}/v2/models/v/infer`, {
           inputs: [
@@ -181,6 +226,9 @@ describe('batching', () => {
         }),
       ),
     );
+    await waitForPending(s, lengths.length);
+    await clock.advance(500);
+    const rs = await answers;
     rs.forEach((r, i) => {
       expect(r.status).toBe(200);
       expect(r.json.outputs[0].shape).toEqual([1, lengths[i]]);
@@ -192,7 +240,12 @@ describe('batching', () => {
   });
 
   it('requests asking for different outputs share a batch and each gets exactly what it asked for', async () => {
-    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 3, maxQueueDelayMs: 60_000 });
+    // The fake clock never moves: the batch starts when its third row arrives.
+    const s = await serve(
+      addSubModel(),
+      { modelName: 'm', maxBatchSize: 3, maxQueueDelayMs: 1 },
+      { clock: new FakeClock() },
+    );
     const req = (k: number, outputs?: string[]) => ({
       inputs: [
         { name: 'a', shape: [1, 4], datatype: 'FP32', data: [k, k, k, k] },
@@ -219,7 +272,8 @@ describe('batching', () => {
   });
 
   it('a request whose inputs disagree on the first dimension runs alone and fails alone', async () => {
-    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 8, maxQueueDelayMs: 50 });
+    const clock = new FakeClock();
+    const s = await serve(addSubModel(), { modelName: 'm', maxBatchSize: 8, maxQueueDelayMs: 50 }, { clock });
     const good = {
       inputs: [
         { name: 'a', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] },
@@ -232,17 +286,25 @@ describe('batching', () => {
         { name: 'b', shape: [3, 4], datatype: 'FP32', data: Array(12).fill(1) },
       ],
     };
-    const [r1, r2, r3] = await Promise.all(
-      [good, bad, good].map((b) => postJson(`${s.base}/v2/models/m/infer`, b)),
-    );
+    const answers = Promise.all([good, bad, good].map((b) => postJson(`${s.base}/v2/models/m/infer`, b)));
+    await waitForPending(s, 3);
+    await clock.advance(50);
+    const [r1, r2, r3] = await answers;
     expect(r1!.status).toBe(200);
     expect(r3!.status).toBe(200);
     expect(r2!.status).toBe(400);
     expect(r2!.json.error).toMatch(/onnxruntime could not run the model/);
+    // The two good requests ran together and succeeded (the bad one's execution failed and is not counted).
+    expect((await stats(s, 'm')).batch_stats).toEqual([expect.objectContaining({ batch_size: 2 })]);
   });
 
   it('a model without a dynamic first dimension runs one request per execution', async () => {
-    const s = await serve(fixedShapeModel([2, 3]), { modelName: 'f', maxBatchSize: 32, maxQueueDelayMs: 50 });
+    // A delay that, were the model batched, would hold the requests until the fake clock moves (it never does).
+    const s = await serve(
+      fixedShapeModel([2, 3]),
+      { modelName: 'f', maxBatchSize: 32, maxQueueDelayMs: 50 },
+      { clock: new FakeClock() },
+    );
     const rs = await Promise.all(
       [1, 2, 3, 4, 5].map((k) =>
         postJson(`${s.base}/v2/models/f/infer`, {

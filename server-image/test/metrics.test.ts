@@ -4,8 +4,9 @@
 /** Prometheus metrics on their own port, with exact values after a known sequence of requests. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { irisModel } from '../../test/fixtures/onnx/models.js';
+import { FakeClock } from '../src/testing/fake-clock.js';
 import { http, postJson } from './support/client.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { startTestServer, waitUntil, type TestServer } from './support/server.js';
 
 let s: TestServer;
 let text: string;
@@ -91,7 +92,9 @@ describe('metrics', () => {
 
 describe('pending requests', () => {
   it('counts a request while it waits in the batching queue, and not after its answer', async () => {
-    const q = await startTestServer(irisModel(), { modelName: 'iris', maxQueueDelayMs: 400 });
+    // On a fake clock the request waits for a fuller batch until the test moves the clock.
+    const clock = new FakeClock();
+    const q = await startTestServer(irisModel(), { modelName: 'iris', maxQueueDelayMs: 400 }, { clock });
     try {
       const pending = async () => {
         text = (await http(`${q.metricsBase}/metrics`)).body.toString();
@@ -99,8 +102,10 @@ describe('pending requests', () => {
       };
       expect(await pending()).toBe(0);
       const queued = postJson(`${q.base}/v2/models/iris/infer`, rows(1));
-      await new Promise((r) => setTimeout(r, 100)); // the request now waits for a fuller batch
+      await waitUntil('the request is queued', async () => (await pending()) === 1);
+      await clock.advance(399);
       expect(await pending()).toBe(1);
+      await clock.advance(1);
       expect((await queued).status).toBe(200);
       expect(await pending()).toBe(0);
     } finally {

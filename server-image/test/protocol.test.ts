@@ -19,7 +19,8 @@ const request = (extra: object = {}) => ({
 });
 
 beforeAll(async () => {
-  s = await startTestServer(addSubModel(), { modelName: 'add_sub', modelVersion: '3' });
+  // A queue delay other than the default 0, so the configuration endpoint shows its conversion to microseconds.
+  s = await startTestServer(addSubModel(), { modelName: 'add_sub', modelVersion: '3', maxQueueDelayMs: 2 });
 });
 afterAll(async () => {
   await s.stop();

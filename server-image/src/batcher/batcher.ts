@@ -3,7 +3,9 @@
  * oldest request has waited `maxQueueDelayMs` (the deadline starts at the first request, as in MLServer and Triton),
  * and at most `maxConcurrentBatches` run at once. A full queue refuses at once (503), never blocks.
  * The batcher knows nothing about tensors: it is given how to size and key a request and how to run a batch.
+ * Deadlines are kept on an injected clock, so unit tests move time by hand.
  */
+import { realClock, type Clock, type TimerHandle } from '../clock.js';
 import { InferenceError } from '../protocol/v2/errors.js';
 
 export interface BatcherOptions {
@@ -50,16 +52,20 @@ export class Batcher<Req, Res> {
   private queuedCount = 0;
   private running = 0;
   private runningRequests = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private idleWaiters: (() => void)[] = [];
+  private timer: TimerHandle | undefined;
   private aloneCounter = 0;
+  private last: number;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly opts: BatcherOptions,
     private readonly policy: BatchPolicy<Req>,
     private readonly execute: ExecuteBatch<Req, Res>,
     private readonly hooks: BatcherHooks = {},
-  ) {}
+    private readonly clock: Clock = realClock,
+  ) {
+    this.last = clock.now();
+  }
 
   /** Requests waiting in the queue. */
   get queued(): number {
@@ -74,6 +80,22 @@ export class Batcher<Req, Res> {
   /** Batches running now. */
   get inflightBatches(): number {
     return this.running;
+  }
+
+  /** Nothing queued or running. */
+  idle(): boolean {
+    return this.queuedCount === 0 && this.running === 0;
+  }
+
+  /** Clock time of the last request queued or batch finished. */
+  lastActivity(): number {
+    return this.last;
+  }
+
+  /** Calls `listener` after every request queued and every batch finished (graceful shutdown waits with it). */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Queues a request; resolves with its result. Rejects at once with a 503 InferenceError when the queue is full. */
@@ -91,10 +113,12 @@ export class Batcher<Req, Res> {
       const rows = this.opts.maxBatchSize > 1 ? this.policy.rows(req) : undefined;
       // A request that must run alone gets a key of its own and counts as a full batch.
       const key = rows === undefined ? `alone:${++this.aloneCounter}` : this.policy.key(req);
+      const now = this.clock.now();
+      this.last = now;
       const item: Queued<Req, Res> = {
         req,
         rows: rows ?? this.opts.maxBatchSize,
-        enqueuedAt: performance.now(),
+        enqueuedAt: now,
         resolve,
         reject,
       };
@@ -104,19 +128,18 @@ export class Batcher<Req, Res> {
       group.rows += item.rows;
       this.queuedCount++;
       this.schedule();
+      this.notify();
     });
   }
 
-  /** Resolves once nothing is queued or running (used by graceful shutdown). */
-  whenIdle(): Promise<void> {
-    if (this.queuedCount === 0 && this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  private notify(): void {
+    if (this.listeners.size > 0) for (const listener of [...this.listeners]) listener();
   }
 
   private schedule(): void {
     while (this.running < this.opts.maxConcurrentBatches && this.queuedCount > 0) {
       const [key, group] = this.oldestGroup();
-      const waited = performance.now() - group.items[0]!.enqueuedAt;
+      const waited = this.clock.now() - group.items[0]!.enqueuedAt;
       if (group.rows >= this.opts.maxBatchSize || waited >= this.opts.maxQueueDelayMs) {
         this.dispatch(key, group);
         continue;
@@ -135,14 +158,11 @@ export class Batcher<Req, Res> {
   }
 
   private armTimer(ms: number): void {
-    if (this.timer) return;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.schedule();
-      },
-      Math.max(0, ms),
-    );
+    if (this.timer !== undefined) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.schedule();
+    }, ms);
   }
 
   /** Takes requests of one key in arrival order up to maxBatchSize rows (at least one) and runs them. */
@@ -159,11 +179,11 @@ export class Batcher<Req, Res> {
     group.rows -= rows;
     if (group.items.length === 0) this.groups.delete(key);
     this.queuedCount -= batch.length;
-    if (this.timer && this.queuedCount === 0) {
-      clearTimeout(this.timer);
+    if (this.timer !== undefined && this.queuedCount === 0) {
+      this.clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const now = performance.now();
+    const now = this.clock.now();
     for (const item of batch) this.hooks.onDequeue?.(now - item.enqueuedAt);
     this.running++;
     this.runningRequests += batch.length;
@@ -185,12 +205,9 @@ export class Batcher<Req, Res> {
       .finally(() => {
         this.running--;
         this.runningRequests -= batch.length;
+        this.last = this.clock.now();
         this.schedule();
-        if (this.queuedCount === 0 && this.running === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const w of waiters) w();
-        }
+        this.notify();
       });
   }
 }

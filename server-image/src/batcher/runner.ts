@@ -3,6 +3,7 @@
  * one at a time otherwise. Merges a batch's inputs, runs onnxruntime once with the union of the requested outputs,
  * splits the outputs back and keeps the statistics.
  */
+import { realClock, type Clock } from '../clock.js';
 import type { ModelLabels, ServingMetrics } from '../metrics.js';
 import { InferenceError } from '../protocol/v2/errors.js';
 import type { InferRequest, InferResult, Tensor } from '../protocol/v2/types.js';
@@ -20,6 +21,7 @@ export class ModelRunner {
     private readonly labels: ModelLabels,
     private readonly metrics: ServingMetrics,
     private readonly stats: ModelStatistics,
+    clock: Clock = realClock,
   ) {
     const batching = model.batchable && options.maxBatchSize > 1;
     this.batcher = new Batcher<InferRequest, InferResult>(
@@ -33,6 +35,7 @@ export class ModelRunner {
           stats.queued(ms);
         },
       },
+      clock,
     );
     metrics.trackPending(labels, () => this.batcher.pending);
   }
@@ -41,9 +44,9 @@ export class ModelRunner {
     return this.batcher.enqueue(req);
   }
 
-  /** Resolves when no request is queued or running. */
-  whenIdle(): Promise<void> {
-    return this.batcher.whenIdle();
+  /** Queued requests and running batches, for the shutdown drain (drain.ts). */
+  get activity(): Pick<Batcher<InferRequest, InferResult>, 'idle' | 'lastActivity' | 'subscribe'> {
+    return this.batcher;
   }
 
   private async execute(reqs: InferRequest[]): Promise<InferResult[]> {

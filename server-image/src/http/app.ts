@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
+import type { Clock } from '../clock.js';
 import type { DataPlane } from '../dataplane.js';
 import type { AccessLog } from '../logger.js';
 import { parseHeaderLength } from '../protocol/v2/decode.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   accessLog: AccessLog;
   /** True while shutting down: responses ask clients to close their connections. */
   isDraining(): boolean;
+  /** Times the requests' starts and ends for the shutdown drain. */
+  clock: Clock;
 }
 
 interface Reply {
@@ -56,14 +59,16 @@ const json = (status: number, value: unknown): Reply => ({
   contentType: 'application/json',
 });
 
-/** The HTTP request handler and a count of requests in progress (for draining). */
+/** The HTTP request handler, and the requests in progress as an Activity for the shutdown drain (drain.ts). */
 export interface InferenceApp {
   handle(req: IncomingMessage, res: ServerResponse): void;
   readonly inflight: number;
-  /** performance.now() of the last request's start or end: how long the server has been quiet. */
-  readonly lastActivity: number;
-  /** Resolves when no request is in progress. */
-  whenIdle(): Promise<void>;
+  /** No request in progress. */
+  idle(): boolean;
+  /** Clock time of the last request's start or end: how long the server has been quiet. */
+  lastActivity(): number;
+  /** Calls `listener` after every request's start and end. */
+  subscribe(listener: () => void): () => void;
 }
 
 export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceApp {
@@ -143,13 +148,17 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
   }
 
   let inflight = 0;
-  let lastActivity = performance.now();
-  let idleWaiters: (() => void)[] = [];
+  let lastActivity = opts.clock.now();
+  const listeners = new Set<() => void>();
+  const notify = (): void => {
+    if (listeners.size > 0) for (const listener of [...listeners]) listener();
+  };
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     inflight++;
-    lastActivity = started;
+    lastActivity = opts.clock.now();
+    notify();
     const header = req.headers['x-request-id'];
     const requestId =
       typeof header === 'string' && header.length > 0 && header.length <= 200 ? header : randomUUID();
@@ -170,12 +179,8 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
         opts.logger.error('failed to write a response', { requestId, error: String(err) });
       } finally {
         inflight--;
-        lastActivity = performance.now();
-        if (inflight === 0) {
-          const waiters = idleWaiters;
-          idleWaiters = [];
-          for (const w of waiters) w();
-        }
+        lastActivity = opts.clock.now();
+        notify();
       }
     };
     let reply: Reply | Promise<Reply>;
@@ -215,11 +220,12 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
     get inflight() {
       return inflight;
     },
-    get lastActivity() {
-      return lastActivity;
+    idle: () => inflight === 0,
+    lastActivity: () => lastActivity,
+    subscribe: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
-    whenIdle: () =>
-      inflight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)),
   };
 }
 

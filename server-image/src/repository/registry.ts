@@ -1,27 +1,29 @@
 /**
- * The models this server serves, by name and version, with their load state. The server serves one model today;
- * the registry keeps the protocol's multi-model shape so the endpoints and errors are the protocol's.
+ * The models this server serves, by name and version, with their lifecycle (lifecycle.ts). The server serves one
+ * model today; the registry keeps the protocol's multi-model shape so the endpoints and errors are the protocol's.
  */
 import type { ModelRunner } from '../batcher/runner.js';
 import { InferenceError, notFound } from '../protocol/v2/errors.js';
 import type { ModelSignature } from '../protocol/v2/types.js';
 import type { ModelStatistics } from '../statistics.js';
+import type { ModelLifecycle } from './lifecycle.js';
 
-export type LoadState =
-  | { phase: 'loading'; attempt: number; lastError?: string }
-  | { phase: 'ready' }
-  | { phase: 'failed'; error: string };
+/** What a loaded model serves with: set once, when it becomes ready. */
+export interface Serving {
+  readonly entry: ModelEntry;
+  runner: ModelRunner;
+  signature: ModelSignature;
+  /** Every input and output has a dynamic first dimension: requests may share an execution. */
+  batchable: boolean;
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+}
 
 export interface ModelEntry {
   readonly name: string;
   readonly version: string;
   readonly stats: ModelStatistics;
-  state: LoadState;
-  signature?: ModelSignature;
-  runner?: ModelRunner;
-  batchable?: boolean;
-  maxBatchSize?: number;
-  maxQueueDelayMs?: number;
+  readonly lifecycle: ModelLifecycle<Serving>;
 }
 
 export class ModelRegistry {
@@ -51,26 +53,35 @@ export class ModelRegistry {
     return entry;
   }
 
-  /** The entry if it is ready; a 503 InferenceError saying why not otherwise. */
-  ready(name: string, version?: string): ModelEntry & { runner: ModelRunner; signature: ModelSignature } {
+  /**
+   * The model if it takes requests: ready, or draining after having been ready (requests on open connections are
+   * still answered). A 503 InferenceError saying why not otherwise.
+   */
+  serving(name: string, version?: string): Serving {
     const entry = this.lookup(name, version);
-    if (entry.state.phase === 'ready' && entry.runner && entry.signature)
-      return entry as ModelEntry & { runner: ModelRunner; signature: ModelSignature };
+    const state = entry.lifecycle.state;
+    if ((state.phase === 'ready' || state.phase === 'draining') && state.serving) return state.serving;
     throw new InferenceError('unavailable', notReadyMessage(entry), 'not_ready', 5);
   }
 }
 
 /** Why a model is not ready, for the ready endpoints' error body and the inference 503s. */
 export function notReadyMessage(entry: ModelEntry): string {
-  const s = entry.state;
+  const s = entry.lifecycle.state;
+  const model = `model '${entry.name}'`;
   switch (s.phase) {
     case 'ready':
-      return `model '${entry.name}' is ready`;
+      return `${model} is ready`;
     case 'loading':
       return s.lastError
-        ? `model '${entry.name}' is not ready: loading (attempt ${s.attempt}); the previous attempt failed: ${s.lastError}`
-        : `model '${entry.name}' is not ready: loading (attempt ${s.attempt})`;
+        ? `${model} is not ready: loading (attempt ${s.attempt}); the previous attempt failed: ${s.lastError}`
+        : `${model} is not ready: loading (attempt ${s.attempt})`;
+    case 'draining':
+    case 'stopped':
+      return `${model} is not ready: the server is shutting down`;
     case 'failed':
-      return `model '${entry.name}' failed to load: ${s.error}`;
+      return s.while === 'loading'
+        ? `${model} failed to load: ${s.error}`
+        : `${model} can no longer serve: ${s.error}`;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Starts the real serving runtime in-process (startServer, real onnxruntime, real HTTP on loopback, ports chosen
- * by the OS) with its winston logs captured for assertions.
+ * by the OS) with its winston logs captured for assertions; optionally on a fake clock that the test moves, so
+ * batching deadlines fire exactly when the test says (after it has seen the requests queued).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import type { ServerConfig } from '../../src/config.js';
-import { startServer, type RunningServer } from '../../src/main.js';
+import { DRAIN_QUIET_MS, startServer, type RunningServer } from '../../src/main.js';
+import type { FakeClock } from '../../src/testing/fake-clock.js';
+import { http } from './client.js';
 
 export interface TestServer {
   /** http://127.0.0.1:<port> of the inference port. */
@@ -18,7 +21,15 @@ export interface TestServer {
   /** Every log entry so far, parsed. */
   logs: Record<string, unknown>[];
   modelPath: string;
+  /** Shuts down (moving the fake clock past the drain's quiet period, if there is one) and removes the model. */
   stop(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Wait until the model is ready (default true). */
+  waitReady?: boolean;
+  /** Run on this clock instead of the real one. */
+  clock?: FakeClock;
 }
 
 /** A ServerConfig with the runtime's defaults, loopback, OS-chosen ports and fast retries. */
@@ -30,7 +41,7 @@ export function testConfig(overrides: Partial<ServerConfig> & { modelUri: string
     port: 0,
     metricsPort: 0,
     maxBatchSize: 32,
-    maxQueueDelayMs: 2,
+    maxQueueDelayMs: 0,
     maxQueueSize: 1024,
     maxConcurrentBatches: 1,
     intraOpThreads: 1,
@@ -69,15 +80,21 @@ export function captureLogger(): { logger: winston.Logger; logs: Record<string, 
 export async function startTestServer(
   model: Uint8Array | undefined,
   overrides: Partial<ServerConfig> = {},
-  waitReady = true,
+  options: TestServerOptions | boolean = true,
 ): Promise<TestServer> {
+  const { waitReady = true, clock } = typeof options === 'boolean' ? { waitReady: options } : options;
   const dir = await mkdtemp(join(tmpdir(), 'modelship-server-test-'));
   const modelPath = join(dir, 'model.onnx');
   if (model) await writeFile(modelPath, model);
   const { logger, logs } = captureLogger();
-  const server = await startServer(testConfig({ modelUri: modelPath, ...overrides }), logger);
+  const server = await startServer(testConfig({ modelUri: modelPath, ...overrides }), { logger, clock });
+  const stop = async () => {
+    const stopped = server.shutdown();
+    if (clock) await advanceUntil(clock, stopped, DRAIN_QUIET_MS);
+    await stopped;
+  };
   if (waitReady && !(await server.loaded)) {
-    await server.shutdown();
+    await stop();
     throw new Error(`test model failed to load: ${JSON.stringify(logs.filter((l) => l.level === 'error'))}`);
   }
   return {
@@ -87,8 +104,43 @@ export async function startTestServer(
     logs,
     modelPath,
     stop: async () => {
-      await server.shutdown();
+      await stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Moves `clock` on by `stepMs` at a time until `done` settles (what waits on the fake clock gets its time). */
+export async function advanceUntil(clock: FakeClock, done: Promise<unknown>, stepMs: number): Promise<void> {
+  let settled = false;
+  const mark = () => (settled = true);
+  void done.then(mark, mark);
+  while (!settled) await clock.advance(stepMs);
+}
+
+/** Waits until `check` holds, looking again every 10 ms; fails after `timeoutMs` saying what it waited for. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The server's modelship_inference_pending_requests gauge, as Prometheus scrapes it: queued or running requests. */
+export async function pendingRequests(s: TestServer): Promise<number> {
+  const text = (await http(`${s.metricsBase}/metrics`)).body.toString();
+  const line = text.split('\n').find((l) => l.startsWith('modelship_inference_pending_requests{'));
+  if (line === undefined) throw new Error(`no pending-requests gauge in:\n${text}`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** Waits until exactly `n` requests are queued or running in the batcher (they have all arrived). */
+export function waitForPending(s: TestServer, n: number): Promise<void> {
+  return waitUntil(`${n} requests are pending`, async () => (await pendingRequests(s)) === n);
 }
