@@ -8,6 +8,7 @@ import type { ModelLabels, ServingMetrics } from '../metrics.js';
 import { InferenceError } from '../protocol/v2/errors.js';
 import type { InferRequest, InferResult, Tensor } from '../protocol/v2/types.js';
 import type { OnnxModel } from '../repository/model.js';
+import { classifyOrtError } from '../repository/ort-errors.js';
 import type { ModelStatistics } from '../statistics.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
 import { batchKey, batchRows, mergeInputs, splitOutputs } from './merge.js';
@@ -58,11 +59,7 @@ export class ModelRunner {
       outputs = await this.model.run(inputs, outputNames);
     } catch (err) {
       const message = (err as Error).message;
-      // onnxruntime rejects shapes the model's graph cannot take (e.g. mismatched dynamic dims): the client's fault.
-      throw new InferenceError(
-        /invalid|dimension|shape/i.test(message) ? 'invalid_argument' : 'internal',
-        `onnxruntime could not run the model: ${message}`,
-      );
+      throw new InferenceError(classifyOrtError(message), `onnxruntime could not run the model: ${message}`);
     }
     const perRequest =
       reqs.length === 1
