@@ -17,7 +17,7 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 # --- set-up ---------------------------------------------------------------------------------------
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json server-image/package.json
 	npm ci --no-audit --no-fund
 	@touch $@
 

@@ -65,7 +65,23 @@ describe('server-image/Dockerfile', () => {
   it('never downloads CUDA and keeps only linux/x64 onnxruntime binaries', () => {
     expect(dockerfile.match(/ONNXRUNTIME_NODE_INSTALL=skip/g)?.length).toBe(2);
     for (const dir of ['win32', 'darwin', 'linux/arm64']) expect(dockerfile).toContain(`napi-v6/${dir}`);
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  });
+
+  it("installs the server workspace's production dependencies only, with every workspace manifest in place", () => {
+    const runtime = instructions.slice(instructions.findIndex((l) => l.endsWith('AS runtime')));
+    expect(runtime.find((l) => l.includes('npm ci'))).toMatch(
+      /^RUN npm ci --omit=dev --workspace server-image /,
+    );
+    // npm ci reads the manifest of every workspace the root declares: each is copied before each npm ci.
+    const { workspaces = [] } = JSON.parse(readFileSync(`${repo}package.json`, 'utf8')) as {
+      workspaces?: string[];
+    };
+    expect(workspaces).toContain('server-image');
+    for (const stage of ['build', 'runtime']) {
+      const lines = instructions.slice(instructions.findIndex((l) => l.endsWith(`AS ${stage}`)));
+      const install = lines.findIndex((l) => l.startsWith('RUN npm ci'));
+      for (const w of workspaces) expect(lines.slice(0, install)).toContain(`COPY ${w}/package.json ${w}/`);
+    }
   });
 
   it('the build context ignores local state', () => {

@@ -40,6 +40,7 @@ describe('serverInputFiles', () => {
       'tsconfig.json',
       'tsconfig.build.json',
       'server-image/tsconfig.build.json',
+      'server-image/package.json',
       'server-image/src/cli.ts',
     ]) {
       expect(files).toContain(f);
@@ -57,7 +58,8 @@ describe('serverInputFiles', () => {
       writeFileSync(join(root, rel), text);
     };
     try {
-      write('package.json', '{"version":"1.0.0"}');
+      write('package.json', '{"version":"1.0.0","workspaces":["server-image"]}');
+      write('server-image/package.json', '{"name":"server","dependencies":{}}');
       write('tsconfig.build.json', '{ "include": ["operator/src"] }');
       write(
         'server-image/tsconfig.build.json',
@@ -79,6 +81,7 @@ describe('serverInputFiles', () => {
           'package-lock.json',
           'package.json',
           'server-image/Dockerfile',
+          'server-image/package.json',
           'server-image/src/a.ts',
           'server-image/src/notes.md',
           'server-image/tsconfig.build.json',

@@ -8,7 +8,10 @@ import { openStorage } from './storage.js';
 import { runTool } from './tools.js';
 
 export const DOCKERFILE = 'server-image/Dockerfile';
-/** Files of the build context that every build reads, besides the sources. */
+/**
+ * Files of the build context that every build reads, besides the sources and the manifest of each npm workspace
+ * (`npm ci` reads them all; the runtime stage installs the server-image workspace's dependencies).
+ */
 const FIXED_INPUTS = [
   DOCKERFILE,
   '.dockerignore',
@@ -44,8 +47,10 @@ export function dockerfileBaseImages(dockerfile: string): string[] {
 /** Every file of the repository the server build reads, relative to the repository root. */
 export async function serverInputFiles(repoRoot: string): Promise<string[]> {
   const tsconfigs = (await readdir(repoRoot)).filter((n) => /^tsconfig.*\.json$/.test(n));
+  const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { workspaces?: string[] };
+  const workspaceManifests = (pkg.workspaces ?? []).map((w) => `${w}/package.json`);
   return relativeToRepo(repoRoot, [
-    ...[...FIXED_INPUTS, ...tsconfigs].map((f) => join(repoRoot, f)),
+    ...[...FIXED_INPUTS, ...workspaceManifests, ...tsconfigs].map((f) => join(repoRoot, f)),
     ...SOURCE_DIRS.flatMap((d) => walkFiles(join(repoRoot, d))),
     ...compiledFiles(repoRoot, BUILD_TSCONFIG),
   ]);
