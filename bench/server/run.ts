@@ -23,7 +23,7 @@ const HERE = fileURLToPath(new URL('./', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [1, 8, 64];
 const LIMIT_BATCHES = [1, 8, 16, 32, 64, 128, 256];
-/** The server's settings for the run; everything else is the runtime's default (max queue delay 2 ms...). */
+/** The server's settings for the run; everything else is the runtime's default (max queue delay 0...). */
 const SERVER_ENV = { MODELSHIP_INTRA_OP_THREADS: '1', MODELSHIP_MAX_BATCH_SIZE: '64' };
 const SERVER_CLI = process.env.BENCH_SERVER_CLI ?? join(ROOT, 'server-image/src/cli.ts');
 
@@ -44,10 +44,11 @@ interface ModelCase {
 interface Point {
   model: string;
   /**
-   * 'modelship' runs the defaults (max queue delay 2 ms); 'modelship-delay0' dispatches as soon as a batch slot is
-   * free; 'echo' is the floor (echo-server.ts: node:http answering the same payloads, no inference).
+   * 'modelship' runs the defaults (max queue delay 0: a batch leaves as soon as a batch slot is free);
+   * 'modelship-delay2' waits up to 2 ms for a fuller batch (the old default: what that trade buys at 64
+   * connections and costs at 1); 'echo' is the floor (echo-server.ts: node:http answering the same payloads).
    */
-  server: 'naive' | 'modelship' | 'modelship-delay0' | 'echo';
+  server: 'naive' | 'modelship' | 'modelship-delay2' | 'echo';
   body: 'json' | 'binary';
   connections: number;
   rowsPerSecond: number;
@@ -290,13 +291,13 @@ async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits
   }
   await stop(naive);
 
-  for (const variant of ['modelship', 'modelship-delay0'] as const) {
+  for (const variant of ['modelship', 'modelship-delay2'] as const) {
     console.error(`[${m.name}] ${variant}`);
     const server = await startProcess(
       ['--import', 'tsx', SERVER_CLI, 'serve'],
       {
         ...SERVER_ENV,
-        ...(variant === 'modelship-delay0' ? { MODELSHIP_MAX_QUEUE_DELAY_MS: '0' } : {}),
+        ...(variant === 'modelship-delay2' ? { MODELSHIP_MAX_QUEUE_DELAY_MS: '2' } : {}),
         MODELSHIP_MODEL_NAME: m.name,
         MODELSHIP_MODEL_URI: path,
         MODELSHIP_PORT: '18182',
@@ -390,12 +391,26 @@ function table(points: Point[], limits: Record<string, Limits>): string {
   return lines.join('\n');
 }
 
+/** The goals, each with its measured value and whether it is met (pure: what the table and the JSON report). */
 function goals(points: Point[]): { goal: string; value: string; met: boolean }[] {
-  const find = (model: string, server: Point['server'], body: Point['body']) =>
-    points.find((p) => p.model === model && p.server === server && p.body === body && p.connections === 64)!;
+  const find = (model: string, server: Point['server'], body: Point['body'], connections = 64) =>
+    points.find(
+      (p) => p.model === model && p.server === server && p.body === body && p.connections === connections,
+    )!;
   const mm = find('matmul', 'modelship', 'binary');
   const tab = find('tabular', 'modelship', 'json');
-  const tabNaive = find('tabular', 'naive', 'json');
+  // The defaults must never lose to the naive server, whatever the concurrency: throughput and tail latency.
+  const notBehindNaive = CONNECTIONS.map((c) => {
+    const ms = find('tabular', 'modelship', 'json', c);
+    const naive = find('tabular', 'naive', 'json', c);
+    return {
+      goal: `tabular, JSON, ${c} conn${c === 1 ? '' : 's'}, defaults: req/s >= naive and p99 <= naive p99`,
+      value:
+        `${ms.rowsPerSecond.toFixed(0)} vs ${naive.rowsPerSecond.toFixed(0)} req/s, ` +
+        `p99 ${ms.p99Ms.toFixed(2)} vs ${naive.p99Ms.toFixed(2)} ms`,
+      met: ms.rowsPerSecond >= naive.rowsPerSecond && ms.p99Ms <= naive.p99Ms,
+    };
+  });
   return [
     {
       goal: 'matmul, binary, 64 conns: >= 0.60 x limit',
@@ -412,11 +427,7 @@ function goals(points: Point[]): { goal: string; value: string; met: boolean }[]
       value: tab.ratioToNaive!.toFixed(2),
       met: tab.ratioToNaive! >= 1.3,
     },
-    {
-      goal: 'tabular, JSON, 64 conns: p99 <= naive p99',
-      value: `${tab.p99Ms.toFixed(2)} vs ${tabNaive.p99Ms.toFixed(2)} ms`,
-      met: tab.p99Ms <= tabNaive.p99Ms,
-    },
+    ...notBehindNaive,
   ];
 }
 

@@ -89,10 +89,10 @@ function serveOptions(): Option[] {
       .argParser(int(1)),
     o(
       '--max-queue-delay-ms <ms>',
-      'longest the oldest request waits for a fuller batch',
+      'longest the oldest request waits for a fuller batch (0: batches form from what queued while the previous one ran)',
       ENV.MAX_QUEUE_DELAY_MS,
     )
-      .default(2)
+      .default(ENV.DEFAULTS.maxQueueDelayMs)
       .argParser(nonNegative),
     o('--max-queue-size <requests>', 'most queued requests; more get 503 + Retry-After', ENV.MAX_QUEUE_SIZE)
       .default(1024)

@@ -19,7 +19,11 @@ export const METRICS_PORT = 'MODELSHIP_METRICS_PORT';
 export const HOST = 'MODELSHIP_HOST';
 /** Most rows in one batch (--max-batch-size). @default 32 */
 export const MAX_BATCH_SIZE = 'MODELSHIP_MAX_BATCH_SIZE';
-/** Longest the oldest queued request waits for a fuller batch, ms (--max-queue-delay-ms). @default 2 */
+/**
+ * Longest the oldest queued request waits for a fuller batch, ms (--max-queue-delay-ms). @default 0: a batch leaves
+ * as soon as a batch slot is free, holding whatever queued while the previous batch ran, so a lone client never
+ * waits and concurrent clients still batch (see server-image/README.md, Benchmark).
+ */
 export const MAX_QUEUE_DELAY_MS = 'MODELSHIP_MAX_QUEUE_DELAY_MS';
 /** Most queued requests; beyond it 503 with Retry-After (--max-queue-size). @default 1024 */
 export const MAX_QUEUE_SIZE = 'MODELSHIP_MAX_QUEUE_SIZE';
@@ -85,7 +89,7 @@ export const DEFAULTS = {
   port: 8080,
   metricsPort: 9090,
   maxBatchSize: 32,
-  maxQueueDelayMs: 2,
+  maxQueueDelayMs: 0,
   maxQueueSize: 1024,
   readinessPath: '/v2/health/ready',
   livenessPath: '/v2/health/live',

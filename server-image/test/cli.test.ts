@@ -46,7 +46,7 @@ describe('modelship-server', () => {
     expect(text).toMatch(/--port <port> .*\(default: 8080, env: MODELSHIP_PORT\)/);
     expect(text).toMatch(/--metrics-port <port> .*\(default: 9090, env: MODELSHIP_METRICS_PORT\)/);
     expect(text).toMatch(/--max-batch-size <rows> .*\(default: 32, env: MODELSHIP_MAX_BATCH_SIZE\)/);
-    expect(text).toMatch(/--max-queue-delay-ms <ms> .*\(default: 2, env: MODELSHIP_MAX_QUEUE_DELAY_MS\)/);
+    expect(text).toMatch(/--max-queue-delay-ms <ms> .*\(default: 0, env: MODELSHIP_MAX_QUEUE_DELAY_MS\)/);
     expect(text).toMatch(/--max-queue-size <requests> .*\(default: 1024, env: MODELSHIP_MAX_QUEUE_SIZE\)/);
   }, 60_000);
 
