@@ -19,6 +19,7 @@ import { nodePortsFromEnv } from './node/layout.js';
 import { requireRoot } from './node/prereqs.js';
 import { isAlive, readState, type ClusterMode } from './state.js';
 import { repoRoot } from './versions.js';
+import { shellQuote } from '../../scripts/shell-quote.js';
 
 const dir = process.env.MODELSHIP_CLUSTER_DIR ?? join(repoRoot, '.cluster');
 // `node` (default): a real node that runs pods (needs root). `controlplane`: the API only, no root needed.
@@ -37,7 +38,7 @@ if (operatorMode !== 'on' && operatorMode !== 'off') {
 }
 
 function exportLine(kubeconfig: string): string {
-  return `export KUBECONFIG=${kubeconfig}`;
+  return `export KUBECONFIG=${shellQuote(kubeconfig)}`;
 }
 
 async function ensureOperator(kubeconfig: string): Promise<void> {
@@ -86,8 +87,12 @@ async function up(): Promise<void> {
 }
 
 async function down(): Promise<void> {
-  if (await stopLocalOperator(dir)) console.log('Stopped the operator that make cluster-up started.');
-  const stopped = await stopCluster(dir);
+  const operator = await stopLocalOperator(dir);
+  if (operator.killed)
+    console.log(`Had to kill the operator, ${operator.killed}: it did not stop within 10 s.`);
+  if (operator.stopped) console.log('Stopped the operator that make cluster-up started.');
+  // Resolves only once every process the cluster started has exited; names any it had to kill.
+  const stopped = await stopCluster(dir, { log: (line) => console.log(line) });
   await unmountLeftovers(dir);
   rmSync(dir, { recursive: true, force: true });
   console.log(stopped ? 'Local cluster stopped; nothing left running.' : 'No local cluster was running.');

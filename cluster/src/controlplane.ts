@@ -186,7 +186,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   }
 }
 
-/** Stops components in reverse start order. */
-export async function stopComponents(components: Component[]): Promise<void> {
-  for (const c of [...components].reverse()) await stopComponent(c);
+/** Stops components in reverse start order; resolves with those that had to be killed. */
+export async function stopComponents(components: Component[]): Promise<Component[]> {
+  const killed: Component[] = [];
+  for (const c of [...components].reverse()) if (await stopComponent(c)) killed.push(c);
+  return killed;
 }

@@ -1,17 +1,29 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import { binaryPaths, ensureBinaries } from './binaries.js';
+import { mountsUnder } from './node/host.js';
 import { cleanHost } from './node/teardown.js';
 import { ensureImages, type ImageId } from './images/index.js';
 import { resolveNodePorts, type NodePorts } from './node/layout.js';
 import { checkHost, ensurePackages } from './node/prereqs.js';
+import {
+  CLUSTER_MARKER,
+  clusterProcs,
+  describeProc,
+  isRunning,
+  readCmdline,
+  readProc,
+  stopProcs,
+  waitExited,
+  type Proc,
+} from './proc-table.js';
 import type { ClusterMode } from './state.js';
-import { isAlive, readState, type ClusterState } from './state.js';
+import { readState, stopRequestFile, type ClusterState } from './state.js';
 
 export interface LaunchOptions {
   /** State directory; a fresh temporary one when absent. */
@@ -81,6 +93,8 @@ export async function launchCluster(o: LaunchOptions = {}): Promise<ClusterState
     detached: true,
     stdio: ['ignore', out, out, 'pipe'],
     cwd: join(here, '..', '..'),
+    // Inherited by every process the cluster starts on the host: how stopCluster finds them all (proc-table.ts).
+    env: { ...process.env, [CLUSTER_MARKER]: resolve(dir) },
   });
   closeSync(out);
   const timeoutMs = o.timeoutMs ?? (mode === 'node' ? 240_000 : 90_000);
@@ -121,31 +135,74 @@ function readReport(stream: Readable, timeoutMs: number): Promise<string | undef
   });
 }
 
+export interface StopClusterOptions {
+  /** How long the supervisor may take to stop everything in order before what is left is killed. */
+  timeoutMs?: number;
+  /** Where to say which process had to be killed; default stderr. */
+  log?: (line: string) => void;
+}
+
 /**
- * Stops the cluster that owns `dir` and waits until every component is gone. For a node, the host is cleaned
- * again afterwards (idempotent), which also repairs what a crashed supervisor left. False if nothing ran.
+ * Stops the cluster that owns `dir` and resolves only when no process it started runs any more: the supervisor
+ * stops the components in order; whatever still runs after that (or after `timeoutMs` if the supervisor hangs) is
+ * stopped here, SIGTERM then SIGKILL, and named in the log. For a node, the host is cleaned again afterwards
+ * (idempotent), which also repairs what a crashed supervisor left. Rejects if a process survives SIGKILL.
+ * Resolves true if the cluster was running, false if nothing ran.
  */
-export async function stopCluster(dir: string, timeoutMs = 180_000): Promise<boolean> {
+export async function stopCluster(dir: string, o: StopClusterOptions = {}): Promise<boolean> {
   const state = readState(dir);
   if (!state) return false;
-  const running = isAlive(state.supervisorPid);
+  const log = o.log ?? ((line: string) => process.stderr.write(`cluster: ${line}\n`));
+  const timeoutMs = o.timeoutMs ?? 180_000;
+  // Listed before anything stops, while every process is still where it was started.
+  const started = clusterProcs(resolve(dir));
+  const supervisor = started.find((p) => p.pid === state.supervisorPid) ?? legacySupervisor(state);
+  const running = supervisor !== undefined;
   if (running) {
-    process.kill(state.supervisorPid, 'SIGTERM');
-    await waitGone(state.supervisorPid, timeoutMs);
+    writeFileSync(stopRequestFile(dir), String(process.pid));
+    const killed = await stopProcs([supervisor], { graceMs: timeoutMs });
+    for (const p of killed)
+      log(`had to kill ${describeProc(p)}: it did not stop within ${timeoutMs / 1000} s`);
+    // What the supervisor had to do beyond stopping its components in order, e.g. a process it killed.
+    for (const line of readState(dir)?.notes ?? []) log(line);
   }
-  // Belt and braces: the supervisor stops its components, but a component that ignored SIGTERM dies here.
-  for (const c of state.components ?? []) if (c.pid && isAlive(c.pid)) process.kill(c.pid, 'SIGKILL');
-  if (state.mode === 'node') await cleanHost(dir, binaryPaths());
+  if (state.mode === 'node') {
+    const report = await cleanHost(dir, binaryPaths());
+    for (const p of report.killedShimTrees)
+      log(`had to kill ${describeProc(p)}: a containerd shim or container left after the cluster stopped`);
+    if (report.unkillable) throw new Error(report.unkillable);
+  }
+  // Anything left, from before or started while stopping: the supervisor's own helpers (tsx's esbuild service,
+  // when the TypeScript was not in tsx's cache) end as soon as their stdin closes, so they get a moment first.
+  // Whatever still runs then is not expected: named, stopped, killed if need be.
+  const byPid = new Map([...started, ...clusterProcs(resolve(dir))].map((p) => [p.pid, p]));
+  await waitExited([...byPid.values()], 2000);
+  const left = [...byPid.values()].filter(isRunning);
+  if (left.length) log(`still running after the cluster stopped: ${left.map(describeProc).join(', ')}`);
+  for (const p of await stopProcs(left, { graceMs: 5000 }))
+    log(`had to kill ${describeProc(p)}: it did not exit within 5 s of SIGTERM`);
+  // An ephemeral folder that the supervisor left for us (see stopRequestFile); never one with a mount inside.
+  if (state.ephemeral && existsSync(dir)) {
+    const mounts = mountsUnder([dir]);
+    if (mounts.length) throw new Error(`not removing ${dir}: ${mounts.join(', ')} still mounted`);
+    rmSync(dir, { recursive: true, force: true });
+  }
   return running;
 }
 
-async function waitGone(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/**
+ * The supervisor of a cluster started before processes carried CLUSTER_MARKER, recognised by its command line
+ * (after a reboot, state.json's pid may name an unrelated process, which must not be stopped).
+ */
+function legacySupervisor(state: ClusterState): Proc | undefined {
+  const p = readProc(state.supervisorPid);
+  if (!p || !isRunning(p)) return undefined;
+  const cmdline = readCmdline(p.pid);
+  return cmdline.includes('supervisor') && cmdline.includes(state.dir) ? p : undefined;
+}
+
+/** Waits for the launched supervisor to exit after it reported a failure; kills it after `ms`. */
+async function waitGone(pid: number, ms: number): Promise<void> {
+  const p = readProc(pid);
+  if (p) await stopProcs([p], { term: false, graceMs: ms });
 }

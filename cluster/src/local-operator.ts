@@ -4,9 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { kubectl } from './kubectl.js';
 import { freePort, httpGet } from './process.js';
+import { CLUSTER_MARKER, describeProc, isRunning, readProc, stopProcs } from './proc-table.js';
 import { isAlive } from './state.js';
 import { repoRoot } from './versions.js';
 
@@ -46,7 +47,8 @@ export async function startLocalOperator(
       `--health-port=${healthPort}`,
       ...extraArgs,
     ],
-    { detached: true, stdio: ['ignore', out, out] },
+    // The cluster's marker: if `make cluster-down` stops the cluster by another way, its sweep stops this too.
+    { detached: true, stdio: ['ignore', out, out], env: { ...process.env, [CLUSTER_MARKER]: resolve(dir) } },
   );
   closeSync(out);
   child.unref();
@@ -63,27 +65,37 @@ export async function startLocalOperator(
   return { pid: child.pid!, log, metricsPort };
 }
 
-/** Stops the demo operator (SIGTERM, then SIGKILL after 10 s). */
-export async function stopLocalOperator(dir: string): Promise<boolean> {
+/**
+ * Stops the background operator and resolves once it has exited: SIGTERM, then SIGKILL after 10 s. Resolves
+ * with whether one ran and, if it had to be killed, which process that was.
+ */
+export async function stopLocalOperator(dir: string): Promise<{ stopped: boolean; killed?: string }> {
   const pid = localOperatorPid(dir);
+  const proc = pid === undefined ? undefined : readProc(pid);
   rmSync(pidFile(dir), { force: true });
-  if (!pid) return false;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 10_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  return true;
+  if (!proc || !isRunning(proc)) return { stopped: false };
+  const [killed] = await stopProcs([proc], { graceMs: 10_000 });
+  return { stopped: true, killed: killed && describeProc(killed) };
 }
 
 /** The CRD (established) and the operator's RBAC, as `make install` applies them. Idempotent. */
 export async function installModelship(kubeconfig: string): Promise<void> {
-  const steps = [
-    ['apply', '--server-side', '-f', join(repoRoot, 'crds')],
-    ['wait', '--for=condition=Established', '--timeout=60s', 'crd/modeldeployments.modelship.dev'],
-    ['apply', '--server-side', '-f', join(repoRoot, 'config/rbac/operator.yaml')],
-  ];
-  for (const args of steps) {
+  const ok = async (args: string[]) => {
     const r = await kubectl(args, { kubeconfig, timeoutMs: 90_000 });
     if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
+    return r.stdout;
+  };
+  await ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
+  // Polled rather than `kubectl wait --for=condition=Established`: that fails at once ("<nil> is of the type
+  // <nil>") when it reads the CRD before the API server has written any status condition.
+  const crd = 'crd/modeldeployments.modelship.dev';
+  const deadline = Date.now() + 60_000;
+  while (
+    (await ok(['get', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])) !==
+    'True'
+  ) {
+    if (Date.now() > deadline) throw new Error(`${crd} was not Established within 60 s`);
+    await new Promise((r) => setTimeout(r, 200));
   }
+  await ok(['apply', '--server-side', '-f', join(repoRoot, 'config/rbac/operator.yaml')]);
 }

@@ -37,14 +37,22 @@ export function startComponent(
   return component;
 }
 
-/** Stops a component: SIGTERM, then SIGKILL after the grace period. Resolves when it is gone. */
-export async function stopComponent(c: Component, graceMs = 5000): Promise<void> {
-  if (c.exited !== undefined || c.child.exitCode !== null || c.child.signalCode !== null) return;
+/**
+ * Stops a component: SIGTERM, then SIGKILL after the grace period. Resolves when it is gone, with true if it had
+ * to be killed.
+ */
+export async function stopComponent(c: Component, graceMs = 5000): Promise<boolean> {
+  if (c.exited !== undefined || c.child.exitCode !== null || c.child.signalCode !== null) return false;
   const gone = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
+  let killed = false;
   c.child.kill('SIGTERM');
-  const timer = setTimeout(() => c.child.kill('SIGKILL'), graceMs);
+  const timer = setTimeout(() => {
+    killed = true;
+    c.child.kill('SIGKILL');
+  }, graceMs);
   await gone;
   clearTimeout(timer);
+  return killed;
 }
 
 /** The last lines of a component's log, for error messages. */

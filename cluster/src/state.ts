@@ -17,11 +17,17 @@ export interface ClusterState {
   startupMs?: number;
   error?: string;
   components?: { name: string; pid: number | undefined; log: string }[];
+  /** Written on the way out: what stopping took beyond the usual order (processes killed, pods the CRI left). */
+  notes?: string[];
+  /** The folder is removed when the cluster stops. */
+  ephemeral?: boolean;
 }
 
 export type ClusterMode = 'controlplane' | 'node';
 
 export const stateFile = (dir: string) => join(dir, 'state.json');
+/** Written by stopCluster before it stops the supervisor: it then removes an ephemeral folder itself. */
+export const stopRequestFile = (dir: string) => join(dir, 'stop-requested');
 
 export function readState(dir: string): ClusterState | undefined {
   try {

@@ -10,9 +10,9 @@
  *
  * Started detached by launcher.ts; not meant to be run by hand.
  */
-import { closeSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, rmSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { binaryPaths } from './binaries.js';
@@ -23,7 +23,8 @@ import { mountsUnder } from './node/host.js';
 import { cleanHost, stopPods } from './node/teardown.js';
 import { createPki } from './pki.js';
 import { stopComponent, type Component } from './process.js';
-import { isAlive, writeState, type ClusterMode, type ClusterState } from './state.js';
+import { clusterProcs, describeProc, listProcs, stopProcs, withDescendants } from './proc-table.js';
+import { isAlive, stopRequestFile, writeState, type ClusterMode, type ClusterState } from './state.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +40,13 @@ const mode = values.mode as ClusterMode;
 const dir = values.dir!;
 const ownerPid = values['owner-pid'] ? Number(values['owner-pid']) : undefined;
 const started = Date.now();
-const state: ClusterState = { status: 'starting', supervisorPid: process.pid, dir, mode };
+const state: ClusterState = {
+  status: 'starting',
+  supervisorPid: process.pid,
+  dir,
+  mode,
+  ephemeral: values.ephemeral,
+};
 let components: Component[] = [];
 let stopping: Promise<void> | undefined;
 
@@ -60,27 +67,60 @@ function log(msg: string): void {
   process.stdout.write(`${new Date().toISOString()} supervisor: ${msg}\n`);
 }
 
+/**
+ * Stops everything in order and exits. What goes beyond that order (a process it had to kill, pods the CRI did not
+ * stop) is logged and also kept in state.json, for stopCluster to pass on to whoever asked for the stop.
+ */
 async function shutdown(reason: string, exitCode: number): Promise<void> {
   stopping ??= (async () => {
     log(`stopping (${reason})`);
+    const notes: string[] = [];
+    const note = (line: string) => {
+      log(line);
+      notes.push(line);
+    };
+    const killedComponent = (c: Component) =>
+      note(`had to kill ${c.name} (pid ${c.child.pid}): it did not exit within 5 s of SIGTERM`);
     if (state.status !== 'failed') writeState({ ...state, status: 'stopping' });
     if (mode === 'node') {
       // kubelet first (it would restart pods), then the pods through the CRI while containerd still runs.
       for (const name of ['kube-proxy', 'kubelet']) {
         const c = components.find((x) => x.name === name);
-        if (c) await stopComponent(c);
+        if (c && (await stopComponent(c))) killedComponent(c);
       }
-      await stopPods(dir, binaryPaths());
+      const failed = await stopPods(dir, binaryPaths());
+      if (failed) note(`stopping the pods through the CRI failed: ${failed}`);
     }
-    await stopComponents(components);
+    for (const c of await stopComponents(components)) killedComponent(c);
     if (mode === 'node') {
       const report = await cleanHost(dir, binaryPaths());
       if (report.leftoverMounts.length) log(`mounts left behind: ${report.leftoverMounts.join(', ')}`);
       if (report.unrestoredSysctls.length)
         log(`sysctls not restored: ${report.unrestoredSysctls.join(', ')}`);
+      for (const p of report.killedShimTrees)
+        note(
+          `had to kill ${describeProc(p)}: a containerd shim or container left after the pods were stopped`,
+        );
+      if (report.unkillable) note(report.unkillable);
     }
-    // Never remove a folder with something still mounted in it: rm would walk into the mounted filesystem.
-    if (values.ephemeral && mountsUnder([dir]).length === 0) rmSync(dir, { recursive: true, force: true });
+    // Whatever the components left running (a child they did not wait for, a container a killed shim left):
+    // nothing the cluster started outlives it. Not this process's own children: its components are gone, and
+    // what else it runs (tsx's esbuild service) ends with it.
+    const own = new Set(withDescendants(listProcs(), [process.pid]).map((p) => p.pid));
+    const left = clusterProcs(resolve(dir)).filter((p) => !own.has(p.pid));
+    if (left.length) note(`still running after the components stopped: ${left.map(describeProc).join(', ')}`);
+    const killed = await stopProcs(left, { graceMs: 5000 }).catch((err: Error) => {
+      note(err.message);
+      return [];
+    });
+    for (const p of killed) note(`had to kill ${describeProc(p)}: it did not exit within 5 s of SIGTERM`);
+    if (notes.length)
+      writeState({ ...state, status: state.status === 'failed' ? 'failed' : 'stopping', notes });
+    // An ephemeral folder goes with the cluster, unless stopCluster asked for the stop: it reads the notes first
+    // and removes the folder itself. Never remove a folder with something still mounted in it: rm would walk
+    // into the mounted filesystem.
+    if (values.ephemeral && !existsSync(stopRequestFile(dir)) && mountsUnder([dir]).length === 0)
+      rmSync(dir, { recursive: true, force: true });
     log('stopped');
     process.exit(exitCode);
   })();

@@ -1,7 +1,7 @@
 /**
  * The local cluster harness itself: a second, separate control plane owned by a throw-away process.
- * When the owner dies abruptly (as a test run does when it is interrupted or killed), every component and
- * the temporary directory must be gone shortly after.
+ * When the owner dies abruptly (as a test run does when it is interrupted or killed), every process the cluster
+ * started and the temporary directory must be gone shortly after; stopCluster returns only once they are.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { launchCluster, stopCluster } from '../../cluster/src/launcher.js';
 import { resolveNodePorts } from '../../cluster/src/node/layout.js';
 import { checkPortsFree } from '../../cluster/src/node/prereqs.js';
 import { freePort } from '../../cluster/src/process.js';
+import { CLUSTER_MARKER, clusterProcs, isRunning } from '../../cluster/src/proc-table.js';
 import { isAlive } from '../../cluster/src/state.js';
 import { kubectl } from '../../cluster/src/kubectl.js';
 import { eventually, repoRoot } from '../support/cluster.js';
@@ -39,10 +40,33 @@ describe('local cluster harness', () => {
 
   it('stops on request and reports when nothing runs', async () => {
     const state = await launchCluster({ ownerPid: process.pid, ephemeral: true });
-    expect(await stopCluster(state.dir)).toBe(true);
-    expect([state.supervisorPid, ...(state.components ?? []).map((c) => c.pid!)].some(isAlive)).toBe(false);
+    const started = clusterProcs(state.dir);
+    expect(started.map((p) => p.pid)).toEqual(
+      expect.arrayContaining([state.supervisorPid, ...(state.components ?? []).map((c) => c.pid!)]),
+    );
+    const lines: string[] = [];
+    expect(await stopCluster(state.dir, { log: (l) => lines.push(l) })).toBe(true);
+    expect(started.filter(isRunning)).toEqual([]);
+    expect(lines).toEqual([]);
     expect(await stopCluster(state.dir)).toBe(false);
   }, 90_000);
+
+  it('when its owner dies, also stops what the cluster started outside the supervisor and ignores SIGTERM', async () => {
+    const owner = spawn('sleep', ['600'], { stdio: 'ignore' });
+    const state = await launchCluster({ ownerPid: owner.pid!, ephemeral: true });
+    // Carries the cluster's marker, as everything the cluster starts does, but is not the supervisor's child
+    // (as a containerd shim is not). It says when its trap is set.
+    const stubborn = spawn('sh', ['-c', 'trap "" TERM; echo trapped; while :; do sleep 1; done'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, [CLUSTER_MARKER]: state.dir },
+    });
+    await new Promise((r) => stubborn.stdout.once('data', r));
+    const started = clusterProcs(state.dir);
+    expect(started.map((p) => p.pid)).toContain(stubborn.pid);
+    owner.kill('SIGKILL');
+    await eventually(async () => started.every((p) => !isRunning(p)), 60_000);
+    await eventually(async () => !existsSync(state.dir), 10_000);
+  }, 120_000);
 
   it('fails with the component log when a component cannot start, leaving nothing behind', async () => {
     // Two control planes cannot share an apiserver port: the second apiserver exits at once.

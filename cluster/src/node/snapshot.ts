@@ -4,7 +4,18 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { run } from '../exec.js';
+import { resolve } from 'node:path';
+import {
+  ancestors,
+  clusterProcs,
+  describeProc,
+  isRunning,
+  listProcs,
+  readProc,
+  type Proc,
+} from '../proc-table.js';
 import { createdPaths, pidsWithCmdline, touchedSysctls } from './host.js';
+import { podProcs, shimTrees } from './teardown.js';
 
 export interface HostSnapshot {
   /** Folders components create outside the state folder that exist. */
@@ -68,9 +79,18 @@ export function compareSnapshots(before: HostSnapshot, after: HostSnapshot): str
 }
 
 /**
- * Processes of a cluster still running: every component and containerd shim names the cluster's state folder
- * on its command line (other clusters on the machine do not).
+ * Processes of a node's cluster still running, described by name and pid: those that carry its marker (everything it
+ * started on the host), the containers under its shims or anywhere in a pod's cgroup (a container outlives a
+ * killed shim), and any that names its state folder on its command line (every component and shim does; other
+ * clusters on the machine do not). Zombies have exited and do not count.
  */
-export function clusterProcessesLeft(dir: string): number[] {
-  return pidsWithCmdline(dir);
+export function clusterProcessesLeft(dir: string): string[] {
+  const own = new Set(ancestors(listProcs(), process.pid));
+  const named = pidsWithCmdline(dir)
+    .map(readProc)
+    .filter((p): p is Proc => p !== undefined && isRunning(p) && !own.has(p.pid));
+  const left = new Map(
+    [...clusterProcs(resolve(dir)), ...shimTrees(dir), ...podProcs(), ...named].map((p) => [p.pid, p]),
+  );
+  return [...left.values()].filter(isRunning).map(describeProc);
 }

@@ -7,14 +7,13 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'nod
 import { join } from 'node:path';
 import type { Binaries } from '../binaries.js';
 import { run } from '../exec.js';
-import { isAlive } from '../state.js';
+import { isRunning, listProcs, readCmdline, stopProcs, withDescendants, type Proc } from '../proc-table.js';
 import {
   removeCreatedPaths,
   deleteChains,
   deleteLinks,
   deleteOurRules,
   kubeletChains,
-  pidsWithCmdline,
   restoreSysctls,
   unmountAll,
   type HostState,
@@ -26,13 +25,20 @@ export interface TeardownReport {
   unrestoredSysctls: string[];
   /** Folders created outside the state folder that could not be removed (not empty). */
   leftoverPaths: string[];
+  /** containerd shims and containers that were still running, and were killed. */
+  killedShimTrees: Proc[];
+  /** Set if some of them survived SIGKILL: which. */
+  unkillable?: string;
 }
 
-/** Stops every pod sandbox through the CRI while containerd still runs: CNI DEL releases IPs and veths. */
-export async function stopPods(dir: string, binaries: Binaries): Promise<void> {
+/**
+ * Stops every pod sandbox through the CRI while containerd still runs: CNI DEL releases IPs and veths. Resolves
+ * with crictl's error if it failed (what it left, cleanHost kills).
+ */
+export async function stopPods(dir: string, binaries: Binaries): Promise<string | undefined> {
   const l = nodeLayout(dir);
-  if (!existsSync(l.containerdSocket)) return;
-  await run('timeout', [
+  if (!existsSync(l.containerdSocket)) return undefined;
+  return run('timeout', [
     '60',
     binaries.crictl,
     '--runtime-endpoint',
@@ -42,26 +48,52 @@ export async function stopPods(dir: string, binaries: Binaries): Promise<void> {
     'rmp',
     '-a',
     '-f',
-  ]).catch(() => undefined);
+  ]).then(
+    () => undefined,
+    (err: Error) => err.message,
+  );
 }
 
-function killAll(pids: number[]): void {
-  for (const pid of pids) {
+/**
+ * The shims of our containerd and everything under them (the containers). Shims daemonize, so they are nobody's
+ * children but init's; they name containerd's socket on their command line.
+ */
+export function shimTrees(dir: string): Proc[] {
+  const socket = nodeLayout(dir).containerdSocket;
+  const table = listProcs();
+  const shims = table.filter(
+    (p) => p.name.startsWith('containerd-shim') && readCmdline(p.pid).includes(socket),
+  );
+  return withDescendants(
+    table,
+    shims.map((p) => p.pid),
+  ).filter(isRunning);
+}
+
+/**
+ * Processes in pods: kubelet puts every container in a cgroup under /kubepods. Only one node runs on a machine,
+ * so after its teardown there must be none.
+ */
+export function podProcs(): Proc[] {
+  return listProcs().filter((p) => {
     try {
-      process.kill(pid, 'SIGKILL');
+      return readFileSync(`/proc/${p.pid}/cgroup`, 'utf8').includes(':/kubepods') && isRunning(p);
     } catch {
-      // already gone
+      return false; // gone meanwhile
     }
-  }
+  });
 }
 
 /** Everything after the components have stopped (or died). */
 export async function cleanHost(dir: string, binaries: Binaries): Promise<TeardownReport> {
   const l = nodeLayout(dir);
-  // Shims of our containerd (and their containers) outlive it when it is killed.
-  const shims = pidsWithCmdline(l.containerdSocket).filter((p) => p !== process.pid);
-  killAll(shims);
-  for (let i = 0; i < 50 && shims.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+  // Shims of our containerd outlive it, and containers outlive a killed shim (they are reparented, not killed):
+  // the whole trees go, containers included, before their mounts and network namespaces are removed.
+  let unkillable: string | undefined;
+  const killedShimTrees = await stopProcs(shimTrees(dir), { term: false, graceMs: 0 }).catch((err: Error) => {
+    unkillable = err.message;
+    return [];
+  });
 
   const netns = existsSync('/run/netns')
     ? readdirSync('/run/netns')
@@ -97,5 +129,5 @@ export async function cleanHost(dir: string, binaries: Binaries): Promise<Teardo
     unrestoredSysctls = restoreSysctls(state);
     leftoverPaths = removeCreatedPaths(state);
   }
-  return { leftoverMounts, unrestoredSysctls, leftoverPaths };
+  return { leftoverMounts, unrestoredSysctls, leftoverPaths, killedShimTrees, unkillable };
 }
