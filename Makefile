@@ -88,6 +88,11 @@ test-e2e: deps binaries ## On a real node (root): pods load models, serve traffi
 bench-server: deps ## Benchmark the serving runtime against raw onnxruntime and a naive Express server
 	$(TSX) bench/server/run.ts
 
+# --- progressive delivery -------------------------------------------------------------------------
+.PHONY: bench-rollout
+bench-rollout: deps binaries build ## Router overhead against direct calls, and time from a canary's first failure to its rollback (root: a node)
+	$(TSX) bench/rollout/run.ts
+
 # --- operator (operator/) ------------------------------------------------------------------------
 # A small V8 young generation keeps the operator's RSS low under bursts (see bench-operator).
 OPERATOR_NODE_FLAGS := --max-semi-space-size=2

@@ -1,9 +1,11 @@
 /**
  * `make demo`, on the local cluster (`make cluster-up`: a control plane and a real node): install the CRD and the
  * operator's RBAC, start the operator, apply examples/, show the API server refusing a bad ModelDeployment, wait
- * for real pods to load real models, send a real inference through the model's Service, then roll out a new
- * version under traffic and count the failed requests.
+ * for real pods to load real models, send a real inference through the model's Service; then, under traffic, roll
+ * a healthy version out as a canary (promoted step by step, zero failed requests) and a faulty one (rolled back by
+ * itself within seconds), shown with the kubectl plugin.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { kubectl } from '../cluster/src/kubectl.js';
@@ -155,12 +157,22 @@ try {
   console.log(answer.body);
   if (answer.status !== 200) throw new Error(`inference failed with HTTP ${answer.status}`);
 
-  // A new version under continuous traffic: the operator starts it beside the old one and moves traffic only
-  // when it is ready; the old pods drain before they stop.
+  // The kubectl plugin, on the PATH as `npm install -g` would put it, so that `kubectl modelship` finds it.
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, 'kubectl-modelship'),
+    `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(join(repoRoot, 'dist/operator/src/plugin/cli.js'))} "$@"\n`,
+    { mode: 0o755 },
+  );
+  process.env.PATH = `${bin}:${process.env.PATH ?? ''}`;
+
+  // Traffic all along: 4 clients, each request counted.
   let ok = 0;
   let failed = 0;
-  const versions = new Set<string>();
+  const versions = new Map<string, number>();
   let running = true;
+  const counts = () => ({ ok, failed, versions: new Map(versions) });
   const load = Promise.all(
     Array.from({ length: 4 }, async () => {
       while (running) {
@@ -168,7 +180,8 @@ try {
           const r = await post(url, request1);
           if (r.status === 200) {
             ok++;
-            versions.add((JSON.parse(r.body) as { model_version: string }).model_version);
+            const v = (JSON.parse(r.body) as { model_version: string }).model_version;
+            versions.set(v, (versions.get(v) ?? 0) + 1);
           } else failed++;
         } catch {
           failed++;
@@ -176,7 +189,16 @@ try {
       }
     }),
   );
-  await step('roll out version 2 while 4 clients keep sending requests', [
+  const since = (before: ReturnType<typeof counts>) => {
+    const by = [...versions]
+      .map(([v, n]) => `version ${v}: ${n - (before.versions.get(v) ?? 0)}`)
+      .filter((x) => !x.endsWith(': 0'));
+    return `${ok - before.ok} requests answered (${by.join(', ')}), ${failed - before.failed} failed`;
+  };
+
+  // A healthy version: the canary takes 20 %, then 50 %, judged against version 1 at each step, then all.
+  let before = counts();
+  await step('roll out version 2 as a canary while 4 clients keep sending requests', [
     'patch',
     'md',
     'iris',
@@ -184,26 +206,63 @@ try {
     '-p',
     '{"spec":{"model":{"version":"2","storageUri":"pvc://models/iris/2/model.onnx"}}}',
   ]);
+  const shown = new Set<number>();
   await until(
-    'version 2 to serve',
-    async () => (await stableVersion('iris')) === '2' && (await phase('iris')) === 'Ready',
+    'version 2 to be promoted',
+    async () => {
+      const weight = Number(
+        (await quiet(['get', 'md', 'iris', '-o', 'jsonpath={.status.canary.weight}'])) || -1,
+      );
+      if ((weight === 20 || weight === 50) && !shown.has(weight)) {
+        shown.add(weight);
+        await step(`the canary at ${weight}%, judged against the stable version`, [
+          'modelship',
+          'status',
+          'iris',
+        ]);
+      }
+      return (await stableVersion('iris')) === '2' && (await phase('iris')) === 'Ready';
+    },
+    300_000,
   );
-  await until('the old pods to be gone', async () => {
-    const revisions = await quiet([
-      'get',
-      'pods',
-      '-l',
-      'modelship.dev/deployment=iris',
-      '-o',
-      'jsonpath={.items[*].metadata.labels.modelship\\.dev/revision}',
-    ]);
-    return new Set(revisions.split(/\s+/).filter(Boolean)).size === 1;
-  });
+  console.log(`\nDuring the canary: ${since(before)}.`);
+  const healthyFailed = failed - before.failed;
+  await step('promoted; version 1 is kept, scaled to 0, for undo', [
+    'get',
+    'modeldeployments,deployments',
+    '-l',
+    'modelship.dev/deployment=iris',
+  ]);
+
+  // A faulty version: it loads and passes its warm-up, then fails on real inputs. Nobody touches anything.
+  before = counts();
+  await step('roll out version 3, which fails on real inputs', [
+    'patch',
+    'md',
+    'iris',
+    '--type=merge',
+    '-p',
+    '{"spec":{"model":{"version":"3","storageUri":"pvc://models/iris/3/model.onnx"}}}',
+  ]);
+  const patchedAt = Date.now();
+  await until('version 3 to be rolled back', async () => (await phase('iris')) === 'RolledBack', 300_000);
+  const rolledBackAt = Date.parse(await quiet(['get', 'md', 'iris', '-o', 'jsonpath={.status.rejected.at}']));
+  await new Promise((r) => setTimeout(r, 3000)); // a few seconds of traffic after the rollback
   running = false;
   await load;
   console.log(
-    `\nDuring the rollout: ${ok} requests answered (model versions ${[...versions].sort().join(' and ')}), ${failed} failed.`,
+    `\nVersion 3 was rolled back ${((rolledBackAt - patchedAt) / 1000).toFixed(0)} s after the patch (its pods had to start first); since the patch: ${since(before)}.`,
   );
+  await step('rolled back by itself: the reason names the metric, its value and the limit', [
+    'modelship',
+    'status',
+    'iris',
+  ]);
+  await step('the spec still says version 3 (nobody rewrote it); version 2 serves', [
+    'get',
+    'modeldeployments',
+  ]);
+  if (healthyFailed > 0) process.exitCode = 1;
   await step('', ['get', 'modeldeployments']);
   await step('what happened, as Events', [
     'get',
@@ -213,9 +272,8 @@ try {
     '--sort-by=.lastTimestamp',
   ]);
   console.log(
-    `\nThe cluster and the operator keep running. Use them with:\n  export KUBECONFIG=${shellQuote(kubeconfig)}\nStop both with: make cluster-down`,
+    `\nThe cluster and the operator keep running. Use them (and the kubectl plugin) with:\n  export KUBECONFIG=${shellQuote(kubeconfig)} PATH=${shellQuote(bin)}:$PATH\nStop both with: make cluster-down`,
   );
-  if (failed > 0) process.exitCode = 1;
 } catch (err) {
   console.error(`demo: ${(err as Error).message}`);
   process.exit(1);

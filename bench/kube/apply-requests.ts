@@ -121,7 +121,7 @@ async function round(
   const mark = proxy.mark();
   const outcomes: Record<string, number> = {};
   for (const d of desired) {
-    const outcome = await applier.ensure(d, observed(inf, d));
+    const outcome = await applier.ensure(d, observed(inf, d), 'bench');
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
   }
   return { requests: proxy.counts(mark), outcomes: JSON.stringify(outcomes) };

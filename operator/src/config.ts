@@ -21,6 +21,7 @@ export interface OperatorConfig {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   concurrency: number;
+  maxConcurrentRollouts: number;
   resyncPeriodMs: number;
   shutdownTimeoutMs: number;
 }
@@ -119,6 +120,15 @@ export function buildCommand(env: NodeJS.ProcessEnv = process.env): Command {
     )
     .addOption(
       opt(
+        '--max-concurrent-rollouts <n>',
+        'new revisions rolled out at once across all ModelDeployments; the others wait for a slot',
+        'MODELSHIP_MAX_CONCURRENT_ROLLOUTS',
+      )
+        .argParser(int(1))
+        .default(3),
+    )
+    .addOption(
+      opt(
         '--resync-period-ms <ms>',
         'look at every ModelDeployment again this often',
         'MODELSHIP_RESYNC_PERIOD_MS',
@@ -184,6 +194,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     renewDeadlineMs: o.renewDeadlineMs as number,
     retryPeriodMs: o.retryPeriodMs as number,
     concurrency: o.concurrency as number,
+    maxConcurrentRollouts: o.maxConcurrentRollouts as number,
     resyncPeriodMs: o.resyncPeriodMs as number,
     shutdownTimeoutMs: o.shutdownTimeoutMs as number,
   };

@@ -14,10 +14,14 @@ import { Informer, stripManagedFields, type InformerOptions } from './kube/infor
 import type { ResourceKind } from './kube/resource.js';
 import type { InformerTransport } from './kube/transport.js';
 import { WorkQueue } from './kube/workqueue.js';
+import { realClock } from './kube/clock.js';
+import { Scraper } from './metrics/scraper.js';
+import { CanaryAnalysis } from './reconcile/analysis.js';
+import { RolloutSlots } from './reconcile/slots.js';
 import type { Caches } from './reconcile/observe.js';
 import { podSummary } from './reconcile/observe.js';
 import { ModelDeploymentReconciler } from './reconcile/reconciler.js';
-import { kinds, ownedKinds } from './resources.js';
+import { kinds, optionalOwnedKinds, ownedKinds, type OptionalKindName } from './resources.js';
 import type { Logger } from './telemetry/logger.js';
 import type { OperatorMetrics } from './telemetry/metrics.js';
 
@@ -28,6 +32,8 @@ export interface ControllerOptions {
   metrics: OperatorMetrics;
   serverImage: string;
   concurrency: number;
+  /** New rollouts in progress at once across all ModelDeployments. */
+  maxConcurrentRollouts: number;
   resyncPeriodMs: number;
   /** Replaces the API server for reads (unit tests: the in-memory API). @default list and watch over HTTP */
   transportFor?: (kind: ResourceKind) => InformerTransport<KubernetesObject>;
@@ -36,20 +42,31 @@ export interface ControllerOptions {
   now?: () => Date;
 }
 
+type RequiredCaches = Omit<Caches, 'optional'>;
 type InformerSet = {
-  [K in keyof Caches]: Informer<
-    Caches[K] extends { get(ns: string, n: string): infer T | undefined } ? T & KubernetesObject : never
+  [K in keyof RequiredCaches]: Informer<
+    RequiredCaches[K] extends { get(ns: string, n: string): infer T | undefined }
+      ? T & KubernetesObject
+      : never
   >;
 };
 
 export class Controller {
   readonly informers: InformerSet;
+  /** Informers of optional kinds, started on first use (see Caches.optional). */
+  private readonly optionalInformers = new Map<OptionalKindName, Informer<KubernetesObject>>();
+  private readonly caches: Caches;
+  private readonly makeInformer: <T extends KubernetesObject>(
+    resource: ResourceKind,
+    extra?: Partial<InformerOptions<T>>,
+  ) => Informer<T>;
+  private stopped = false;
   readonly queue: WorkQueue;
   private readonly reconciler: ModelDeploymentReconciler;
   private resyncTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: ControllerOptions) {
-    const informer = <T extends KubernetesObject>(
+    const informer = (this.makeInformer = <T extends KubernetesObject>(
       resource: ResourceKind,
       extra: Partial<InformerOptions<T>> = {},
     ): Informer<T> =>
@@ -64,7 +81,7 @@ export class Controller {
         // managedFields are often half of an object and never read here.
         transform: stripManagedFields,
         ...extra,
-      });
+      }));
     // Owned kinds are watched with the managed-by selector: the operator caches only its own objects.
     const owned = Object.fromEntries(
       Object.entries(ownedKinds).map(([name, kind]) => [
@@ -87,19 +104,48 @@ export class Controller {
       o.writer ??
       new KubeClient(
         o.kubeConfig,
-        [kinds.modelDeployment, ...Object.values(ownedKinds)],
+        [kinds.modelDeployment, ...Object.values(ownedKinds), ...Object.values(optionalOwnedKinds)],
         o.metrics.apiRequests,
       );
+    this.caches = { ...this.informers, optional: (name) => this.optionalCache(name) };
     this.reconciler = new ModelDeploymentReconciler({
-      caches: this.informers,
+      caches: this.caches,
       client: writer,
       applier: new Applier(writer),
       recorder: new EventRecorder(writer, o.logger, o.now),
       logger: o.logger,
+      analysis: new CanaryAnalysis(new Scraper(realClock)),
+      slots: new RolloutSlots(o.maxConcurrentRollouts),
       defaultImage: o.serverImage,
       now: o.now,
     });
     this.wire();
+  }
+
+  /** The cache of an optional kind once synced; the first call starts its informer (with the owner wiring). */
+  private optionalCache(
+    name: OptionalKindName,
+  ): Caches['modelDeployments'] extends unknown ? ReturnType<Caches['optional']> : never {
+    let informer = this.optionalInformers.get(name);
+    if (!informer && !this.stopped) {
+      informer = this.makeInformer<KubernetesObject>(optionalOwnedKinds[name], {
+        labelSelector: managedSelector,
+      });
+      this.optionalInformers.set(name, informer);
+      this.wireOwned(informer);
+      void informer.start().catch(() => undefined);
+    }
+    return informer?.hasSynced() ? informer : undefined;
+  }
+
+  private wireOwned(informer: Informer<KubernetesObject>): void {
+    const enqueueOwner = (o: KubernetesObject) => {
+      const owner = o.metadata?.labels?.[labelKeys.deployment];
+      if (owner) this.queue.add(`${o.metadata!.namespace}/${owner}`);
+    };
+    informer.on('add', enqueueOwner);
+    informer.on('update', enqueueOwner);
+    informer.on('delete', enqueueOwner);
   }
 
   private wire(): void {
@@ -109,15 +155,8 @@ export class Controller {
     mds.on('add', enqueueSelf);
     mds.on('update', enqueueSelf);
     mds.on('delete', enqueueSelf);
-    const enqueueOwner = (o: KubernetesObject) => {
-      const owner = o.metadata?.labels?.[labelKeys.deployment];
-      if (owner) this.queue.add(`${o.metadata!.namespace}/${owner}`);
-    };
     for (const [name, informer] of Object.entries(this.informers)) {
-      if (name === 'modelDeployments') continue;
-      informer.on('add', enqueueOwner);
-      informer.on('update', enqueueOwner);
-      informer.on('delete', enqueueOwner);
+      if (name !== 'modelDeployments') this.wireOwned(informer as Informer<KubernetesObject>);
     }
   }
 
@@ -159,8 +198,11 @@ export class Controller {
 
   /** Stops taking work, lets in-flight reconciles finish (bounded), then stops the informers. */
   async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.queue.shutDown({ timeoutMs });
-    await Promise.all(Object.values(this.informers).map((i) => i.stop()));
+    await Promise.all(
+      [...Object.values(this.informers), ...this.optionalInformers.values()].map((i) => i.stop()),
+    );
   }
 }

@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     metrics,
     serverImage: config.serverImage,
     concurrency: config.concurrency,
+    maxConcurrentRollouts: config.maxConcurrentRollouts,
     resyncPeriodMs: config.resyncPeriodMs,
   });
   const servers = [metricsServer(metrics.registry), healthServer(() => controller.hasSynced())];

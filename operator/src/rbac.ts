@@ -5,7 +5,7 @@
  */
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { groupOf, type ResourceKind } from './kube/resource.js';
-import { kinds, ownedKinds } from './resources.js';
+import { kinds, optionalOwnedKinds, ownedKinds } from './resources.js';
 
 const rule = (kind: ResourceKind, verbs: string[], subresource = ''): V1PolicyRule => ({
   apiGroups: [groupOf(kind)],
@@ -20,7 +20,13 @@ export const watchRules: V1PolicyRule[] = [
   rule(kinds.modelDeployment, ['patch'], 'status'),
   // Owned objects: server-side apply and delete. An apply that creates the object is also authorized
   // as `create` by the API server, hence create beside patch.
-  ...Object.values(ownedKinds).map((k) => rule(k, ['list', 'watch', 'create', 'patch', 'delete'])),
+  ...[...Object.values(ownedKinds), ...Object.values(optionalOwnedKinds)].map((k) =>
+    rule(k, ['list', 'watch', 'create', 'patch', 'delete']),
+  ),
+  // Kept revisions are scaled without touching the rest of their Deployment (as an autoscaler does).
+  rule(kinds.deployment, ['patch'], 'scale'),
+  // The router's Role lets it read its ConfigMap; the API server lets the operator grant only what it holds itself.
+  rule(kinds.configMap, ['get']),
   // Pods are only read, to explain why a revision fails.
   rule(kinds.pod, ['list', 'watch']),
   rule(kinds.event, ['create', 'patch']),

@@ -19,6 +19,12 @@ export const kinds = {
     kind: 'HorizontalPodAutoscaler',
     plural: 'horizontalpodautoscalers',
   },
+  configMap: { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
+  serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
+  role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles' },
+  roleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },
+  httpRoute: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
+  virtualService: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', plural: 'virtualservices' },
   pod: { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
   event: { apiVersion: 'v1', kind: 'Event', plural: 'events' },
 } as const satisfies Record<string, ResourceKind>;
@@ -32,6 +38,20 @@ export const ownedKinds = {
   services: kinds.service,
   podDisruptionBudgets: kinds.podDisruptionBudget,
   horizontalPodAutoscalers: kinds.horizontalPodAutoscaler,
+  configMaps: kinds.configMap,
+  serviceAccounts: kinds.serviceAccount,
+  roles: kinds.role,
+  roleBindings: kinds.roleBinding,
+} as const satisfies Record<string, ResourceKind>;
+
+/**
+ * Owned kinds of optional APIs (a CRD a cluster may not have): watched only once a ModelDeployment uses them, so a
+ * cluster without Gateway API or Istio costs nothing and logs nothing.
+ */
+export const optionalOwnedKinds = {
+  httpRoutes: kinds.httpRoute,
+  virtualServices: kinds.virtualService,
 } as const satisfies Record<string, ResourceKind>;
 
 export type OwnedKindName = keyof typeof ownedKinds;
+export type OptionalKindName = keyof typeof optionalOwnedKinds;

@@ -1,40 +1,54 @@
 #!/usr/bin/env node
 /**
- * `modelship-server serve`: the serving runtime's entry point (the npm bin and the image's ENTRYPOINT).
+ * `modelship-server serve` (the model) and `modelship-server route` (the router in front of a ModelDeployment's
+ * revisions): the serving image's entry point (the npm bin and the image's ENTRYPOINT).
  * Exit codes: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when the model could not be loaded (or its
  * onnxruntime worker died), 2 for bad flags.
  */
 import { buildProgram } from './config.js';
 import { createLogging } from './logger.js';
 import { startServer } from './main.js';
+import { startRouter } from './router/main.js';
 
 /** After a graceful stop, leftover handles must not keep a terminating pod alive. */
 const FORCED_EXIT_MS = 5_000;
 
-const program = buildProgram(async (config) => {
-  const { logger, access } = createLogging(config.logLevel, { model: config.modelName });
-  const server = await startServer(config, { logger, accessLog: access });
-  let signalled = false;
-  const stop = (signal: string, code: number) => {
-    signalled = true;
-    logger.info('signal received', { signal });
-    void server.shutdown().then(() => exitSoon(code));
-  };
-  process.once('SIGTERM', () => stop('SIGTERM', 0));
-  process.once('SIGINT', () => stop('SIGINT', 0));
-  const ok = await server.loaded;
-  // A signal during the load is a graceful stop (exit 0), not a failed load.
-  if (!ok && !signalled) {
-    logger.error('giving up: the model could not be loaded; exiting with status 1');
-    await server.shutdown();
-    exitSoon(1);
-    return;
-  }
-  void server.broken.then(async () => {
-    await server.shutdown();
-    exitSoon(1);
-  });
-});
+const program = buildProgram(
+  async (config) => {
+    const { logger, access } = createLogging(config.logLevel, { model: config.modelName });
+    const server = await startServer(config, { logger, accessLog: access });
+    let signalled = false;
+    const stop = (signal: string, code: number) => {
+      signalled = true;
+      logger.info('signal received', { signal });
+      void server.shutdown().then(() => exitSoon(code));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM', 0));
+    process.once('SIGINT', () => stop('SIGINT', 0));
+    const ok = await server.loaded;
+    // A signal during the load is a graceful stop (exit 0), not a failed load.
+    if (!ok && !signalled) {
+      logger.error('giving up: the model could not be loaded; exiting with status 1');
+      await server.shutdown();
+      exitSoon(1);
+      return;
+    }
+    void server.broken.then(async () => {
+      await server.shutdown();
+      exitSoon(1);
+    });
+  },
+  async (config) => {
+    const { logger } = createLogging(config.logLevel, { component: 'router' });
+    const router = await startRouter(config, { logger });
+    const stop = (signal: string) => {
+      logger.info('signal received', { signal });
+      void router.shutdown().then(() => exitSoon(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  },
+);
 
 function exitSoon(code: number): void {
   process.exitCode = code;

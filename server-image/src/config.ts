@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
 import * as ENV from './env.js';
+import type { RouterConfig } from './router/main.js';
 
 export interface ServerConfig {
   modelName: string;
@@ -156,8 +157,42 @@ function serveOptions(): Option[] {
   ];
 }
 
-/** The `modelship-server` program; `onServe` receives the parsed configuration. */
-export function buildProgram(onServe: (config: ServerConfig) => Promise<void> | void): Command {
+/** The options of `route`: the router in front of a ModelDeployment's revisions. */
+function routeOptions(): Option[] {
+  const o = (flags: string, description: string, env: string): Option =>
+    new Option(flags, description).env(env);
+  return [
+    o('--configmap <name>', 'the ConfigMap holding the route table (in a cluster)', ENV.ROUTER_CONFIGMAP),
+    o('--namespace <name>', "that ConfigMap's namespace", ENV.ROUTER_NAMESPACE),
+    new Option(
+      '--routes-file <path>',
+      'a file holding the route table instead (outside a cluster); polled for changes',
+    ),
+    o('--host <address>', 'address to listen on', ENV.HOST).default('0.0.0.0'),
+    o('--port <port>', 'the port clients call', ENV.PORT).default(8080).argParser(port),
+    o('--metrics-port <port>', 'Prometheus metrics port (GET /metrics)', ENV.METRICS_PORT)
+      .default(9090)
+      .argParser(port),
+    new Option('--upstream-timeout-ms <ms>', 'longest a backend may stay silent on a request')
+      .default(60_000)
+      .argParser(int(1)),
+    o('--drain-timeout-ms <ms>', 'on SIGTERM, longest wait for requests in flight', ENV.DRAIN_TIMEOUT_MS)
+      .default(20_000)
+      .argParser(int(0)),
+    o('--log-level <level>', 'error, warn, info or debug', ENV.LOG_LEVEL)
+      .default('info')
+      .choices(['error', 'warn', 'info', 'debug']),
+  ];
+}
+
+/**
+ * The `modelship-server` program: `serve` (the model) and `route` (the router); each handler receives its parsed
+ * configuration.
+ */
+export function buildProgram(
+  onServe: (config: ServerConfig) => Promise<void> | void,
+  onRoute: (config: RouterConfig) => Promise<void> | void = () => undefined,
+): Command {
   const program = new Command('modelship-server')
     .description(
       'Serves one ONNX model over the Open Inference Protocol (V2), with dynamic batching and metrics',
@@ -179,6 +214,30 @@ export function buildProgram(onServe: (config: ServerConfig) => Promise<void> | 
   serve.exitOverride(exitCodes);
   serve.action(async (opts: Record<string, unknown>) => {
     await onServe(toConfig(opts, serve));
+  });
+  const route = program
+    .command('route')
+    .description(
+      "route requests to a ModelDeployment's revisions by weight and header, from a route table kept up to date",
+    );
+  for (const option of routeOptions()) route.addOption(option);
+  route.exitOverride(exitCodes);
+  route.action(async (opts: Record<string, unknown>) => {
+    if (!opts.routesFile && !(opts.configmap && opts.namespace))
+      route.error('error: give --configmap and --namespace (in a cluster), or --routes-file', {
+        exitCode: 2,
+      });
+    await onRoute({
+      host: opts.host as string,
+      port: opts.port as number,
+      metricsPort: opts.metricsPort as number,
+      configMap: opts.configmap as string | undefined,
+      namespace: opts.namespace as string | undefined,
+      routesFile: opts.routesFile as string | undefined,
+      upstreamTimeoutMs: opts.upstreamTimeoutMs as number,
+      drainTimeoutMs: opts.drainTimeoutMs as number,
+      logLevel: opts.logLevel as string,
+    });
   });
   return program;
 }

@@ -56,6 +56,11 @@ export const LOG_LEVEL = 'MODELSHIP_LOG_LEVEL';
 /** The pod's revision, a label on every metric (--revision). @default '' */
 export const REVISION = 'MODELSHIP_REVISION';
 
+/** The router (`modelship-server route`): the ConfigMap holding its route table (--configmap). */
+export const ROUTER_CONFIGMAP = 'MODELSHIP_ROUTER_CONFIGMAP';
+/** The router: the namespace of that ConfigMap, normally the pod's own (--namespace). */
+export const ROUTER_NAMESPACE = 'MODELSHIP_ROUTER_NAMESPACE';
+
 /** Every variable above, for checks (e.g. that the Dockerfile only sets known ones). */
 export const ALL_ENV_VARS = [
   MODEL_NAME,
@@ -82,6 +87,8 @@ export const ALL_ENV_VARS = [
   DRAIN_TIMEOUT_MS,
   LOG_LEVEL,
   REVISION,
+  ROUTER_CONFIGMAP,
+  ROUTER_NAMESPACE,
 ] as const;
 
 /** Defaults the operator's CRD repeats (batching) and the probes it sets. */

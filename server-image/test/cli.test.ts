@@ -25,11 +25,28 @@ async function cli(
 }
 
 describe('modelship-server', () => {
+  it('route --help lists its flags with their environment variables', async () => {
+    const { code, stdout } = await cli(['route', '--help']);
+    expect(code).toBe(0);
+    const text = stdout.replace(/\s+/g, ' ');
+    for (const name of [ENV.ROUTER_CONFIGMAP, ENV.ROUTER_NAMESPACE, ENV.PORT, ENV.METRICS_PORT])
+      expect(text).toContain(`env: ${name}`);
+    expect(text).toContain('--routes-file <path>');
+  });
+
+  it('route refuses to start without a route table source, with status 2', async () => {
+    const { code, stderr } = await cli(['route']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/give --configmap and --namespace \(in a cluster\), or --routes-file/);
+  });
+
   it('serve --help lists every flag with its environment variable, and the defaults', async () => {
     const { code, stdout } = await cli(['serve', '--help']);
     expect(code).toBe(0);
     const text = stdout.replace(/\s+/g, ' ');
-    for (const name of ENV.ALL_ENV_VARS) expect(text).toContain(`env: ${name}`);
+    const routerOnly: string[] = [ENV.ROUTER_CONFIGMAP, ENV.ROUTER_NAMESPACE];
+    for (const name of ENV.ALL_ENV_VARS.filter((n) => !routerOnly.includes(n)))
+      expect(text).toContain(`env: ${name}`);
     for (const flag of [
       '--model-name',
       '--model-version',

@@ -55,8 +55,19 @@ describe('kubectl apply -f examples/', () => {
         labelSelector: 'app.kubernetes.io/managed-by=modelship',
       })
     ).items.filter((p) => p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready);
-    // iris asks for two replicas, iris-http for the default one.
-    expect(pods.length).toBe(3);
+    const byRole = (role: string) =>
+      pods.filter((p) => (p.metadata?.labels?.['app.kubernetes.io/component'] ?? '') === role).length;
+    // iris asks for two replicas, iris-http for the default one; iris rolls out as a canary, behind two routers.
+    expect(byRole('model-server')).toBe(3);
+    await eventually(async () => {
+      const routers = (
+        await core.listNamespacedPod({
+          namespace: 'default',
+          labelSelector: 'modelship.dev/deployment=iris,app.kubernetes.io/component=router',
+        })
+      ).items.filter((p) => p.status?.containerStatuses?.[0]?.ready);
+      return routers.length === 2;
+    }, 120_000);
     expect(await kubectlOk(['get', 'md', 'iris', 'iris-http', '--no-headers'])).toMatch(
       /iris\s+iris\s+1\s+Ready\s+True.*\n.*iris-http\s+iris\s+2\s+Ready\s+True/s,
     );
@@ -68,10 +79,10 @@ describe('kubectl apply -f examples/', () => {
   ])('%s answers through its Service with version %s of the sample model', async (service, version, file) => {
     const expected = await inProcess(sampleModels[file]!());
     const ip = await clusterIp('default', service);
-    // Endpoints reach kube-proxy a moment after the pods turn ready.
+    // Endpoints reach kube-proxy a moment after the pods turn ready (iris: its router's, once they are).
     const r = await eventually(
       () => infer(`http://${ip}/v2/models/iris/infer`, irisRequest(rows)),
-      30_000,
+      60_000,
       200,
     );
     expect(r.model_name).toBe('iris');

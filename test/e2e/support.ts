@@ -177,7 +177,13 @@ export interface HttpResult {
 }
 
 /** One POST over plain node:http (no retries), optionally on a keep-alive agent. */
-export function post(url: string, body: object, agent?: Agent, timeoutMs = 10_000): Promise<HttpResult> {
+export function post(
+  url: string,
+  body: object,
+  agent?: Agent,
+  timeoutMs = 10_000,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -186,7 +192,7 @@ export function post(url: string, body: object, agent?: Agent, timeoutMs = 10_00
         method: 'POST',
         agent: agent ?? false,
         timeout: timeoutMs,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length },
+        headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length, ...headers },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -213,6 +219,8 @@ export interface LoadReport {
   errors: string[];
   /** Successful responses by model_version. */
   versions: Record<string, number>;
+  /** Wall-clock time (Date.now()) of the first failure, if any. */
+  firstFailureAt?: number;
 }
 
 /**
@@ -236,10 +244,12 @@ export function loadGenerator(url: string, body: object, concurrency: number, ke
           report.versions[v] = (report.versions[v] ?? 0) + 1;
         } else {
           report.failed++;
+          report.firstFailureAt ??= Date.now();
           if (report.errors.length < 20) report.errors.push(`${at()}: ${r.status}: ${r.body.slice(0, 200)}`);
         }
       } catch (err) {
         report.failed++;
+        report.firstFailureAt ??= Date.now();
         if (report.errors.length < 20) report.errors.push(`${at()}: ${(err as Error).message}`);
       }
     }

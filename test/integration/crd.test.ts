@@ -110,7 +110,16 @@ describe('printer columns', () => {
           status: {
             phase: 'Progressing',
             stable: { revision: 'abc123', version: '1', weight: 90, readyReplicas: 2 },
-            canary: { revision: 'def456', version: '2', weight: 10, readyReplicas: 1 },
+            canary: {
+              revision: 'def456',
+              version: '2',
+              weight: 10,
+              readyReplicas: 1,
+              step: 1,
+              steps: 6,
+              startedAt: now,
+              analysis: { verdict: 'Pending', failures: 0 },
+            },
             conditions: [
               { type: 'Ready', status: 'True', reason: 'Serving', message: 'ok', lastTransitionTime: now },
             ],

@@ -7,16 +7,20 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
-import { irisModel, tabularModel } from '../../../test/fixtures/onnx/models.js';
+import { faultyIrisModel, irisModel, tabularModel } from '../../../test/fixtures/onnx/models.js';
 import { kubectl } from '../kubectl.js';
 
 export const storeNamespace = 'modelship-local';
 
-/** Sample models, by path under the store. Two versions of the iris classifier, to try a switch. */
+/**
+ * Sample models, by path under the store: two versions of the iris classifier, to try a rollout, and a third that
+ * loads fine but fails on real inputs, to see a canary rolled back.
+ */
 export const sampleModels: Record<string, () => Uint8Array> = {
   'iris/1/model.onnx': irisModel,
   'iris/2/model.onnx': () =>
     tabularModel({ name: 'iris', features: 4, hidden: [16], classes: 3, seed: 2026 }),
+  'iris/3/model.onnx': faultyIrisModel,
 };
 
 export function writeSampleModels(dir: string): string {

@@ -3,12 +3,10 @@ import { operatorEnv } from '../api/v1alpha1/schema.js';
 import { md } from '../testing/fixtures.js';
 import { desiredDeployment, desiredReplicas } from './deployment.js';
 import { desiredHpa } from './hpa.js';
-import { desiredObjects } from './index.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { revisionOf, servedModelName } from './names.js';
 import { desiredPdb } from './pdb.js';
 import { parsePvcUri } from './pod.js';
-import type { Decision } from '../reconcile/plan.js';
 
 describe('revisionOf', () => {
   const base = md().spec;
@@ -112,31 +110,5 @@ describe('budgets and autoscalers', () => {
     const hpa = desiredHpa(md({ runtime: { autoscaling: { maxReplicas: 4 } } }), 'r')!;
     expect(hpa.spec).toMatchObject({ minReplicas: 1, maxReplicas: 4 });
     expect(hpa.spec?.metrics?.[0]?.resource?.target.averageUtilization).toBe(80);
-  });
-});
-
-describe('desiredObjects', () => {
-  const d = (live: string, target: string): Decision => ({
-    target,
-    targetVersion: '1',
-    live,
-    liveVersion: '1',
-    keep: [live, target],
-    targetExists: true,
-    health: {},
-  });
-
-  it("builds the target's objects and then the main Service pointing at the live revision", () => {
-    const objs = desiredObjects(md({ runtime: { replicas: 2 } }), d('old', 'new'), 'img');
-    expect(objs.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([
-      'Deployment/churn-new',
-      'Service/churn-new',
-      'PodDisruptionBudget/churn-new',
-      'Service/churn',
-    ]);
-    expect((objs[3] as { spec: { selector: object } }).spec.selector).toEqual({
-      'modelship.dev/deployment': 'churn',
-      'modelship.dev/revision': 'old',
-    });
   });
 });

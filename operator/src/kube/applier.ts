@@ -1,7 +1,7 @@
 /**
  * Makes owned objects match what the operator wants, writing only when something would change.
  * In steady state it makes no request at all: it compares the informer's copy with the server's own
- * rendering of the last apply (see reconcile/drift.ts). When it has no such rendering (after a restart or a
+ * rendering of the last apply (see fingerprint.ts). When it has no such rendering (after a restart or a
  * change of the desired object), it asks for one with a dry-run apply, which persists nothing.
  * Per object it remembers only two digests and a resourceVersion, not the object.
  */
@@ -33,14 +33,24 @@ export const createExpectationMs = 60_000;
 
 export class Applier {
   private readonly renderings = new Map<string, Rendering>();
+  /** Keys of the objects applied for each owner, so that a deleted owner's are forgotten (and no one else's). */
+  private readonly byOwner = new Map<string, Set<string>>();
 
   constructor(
     private readonly client: KubeWriter,
     private readonly clock: Clock = realClock,
   ) {}
 
-  async ensure(desired: KubernetesObject, observed: KubernetesObject | undefined): Promise<ApplyOutcome> {
+  /** @param owner who wants the object (e.g. "namespace/name" of its ModelDeployment), for `forget`. */
+  async ensure(
+    desired: KubernetesObject,
+    observed: KubernetesObject | undefined,
+    owner: string,
+  ): Promise<ApplyOutcome> {
     const key = keyOf(desired);
+    let owned = this.byOwner.get(owner);
+    if (!owned) this.byOwner.set(owner, (owned = new Set()));
+    owned.add(key);
     const desiredDigest = createHash('sha256').update(canonicalJson(desired)).digest('base64url');
     const render = async (dryRun: boolean): Promise<Rendering> => {
       const applied = await this.client.apply(desired, { dryRun });
@@ -78,13 +88,10 @@ export class Applier {
     return this.client.delete(obj);
   }
 
-  /** Drop what is remembered about the objects of a deleted ModelDeployment. */
-  forgetNamespaceName(namespace: string, mdName: string): void {
-    for (const key of this.renderings.keys()) {
-      const [, ns, name] = key.split('/');
-      if (ns === namespace && (name === mdName || name?.startsWith(`${mdName}-`)))
-        this.renderings.delete(key);
-    }
+  /** Drops what is remembered about the objects of an owner that is gone. */
+  forget(owner: string): void {
+    for (const key of this.byOwner.get(owner) ?? []) this.renderings.delete(key);
+    this.byOwner.delete(owner);
   }
 
   /** Number of remembered renderings (for tests and memory checks). */

@@ -7,6 +7,7 @@
 import type { CoreV1Event, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
 import { httpStatusOf, kubeRequest, KubeApiError } from './http.js';
+import { mergePatch } from './merge-patch.js';
 import { KindRegistry, collectionPath, objectPath, type ResourceKind } from './resource.js';
 
 export const fieldManager = 'modelship-operator';
@@ -26,10 +27,12 @@ export interface KubeWriter {
   /** Deletes in the background (dependents by garbage collection). Resolves false when it was already gone. */
   delete(obj: KubernetesObject): Promise<boolean>;
   /**
-   * Replaces the status through the status subresource, as a compare-and-swap on `obj`'s resourceVersion:
-   * rejects with a 409 when anyone wrote the object since.
+   * Replaces the status through the status subresource (`obj` carries the status it replaces), as a
+   * compare-and-swap on `obj`'s resourceVersion: rejects with a 409 when anyone wrote the object since.
    */
   patchStatus(obj: KubernetesObject, status: unknown): Promise<void>;
+  /** Sets the replica count through the scale subresource (the object's own fields stay as they are). */
+  scale(obj: KubernetesObject, replicas: number): Promise<void>;
   createEvent(event: CoreV1Event): Promise<void>;
   patchEvent(namespace: string, name: string, patch: object): Promise<void>;
 }
@@ -117,8 +120,26 @@ export class KubeClient implements KubeWriter {
       kubeRequest(this.kc, {
         method: 'PATCH',
         path,
+        query: { fieldManager },
         contentType: 'application/merge-patch+json',
-        body: { metadata: { resourceVersion: obj.metadata?.resourceVersion }, status },
+        // A merge patch leaves members it does not mention: the difference, with nulls for what went away.
+        body: {
+          metadata: { resourceVersion: obj.metadata?.resourceVersion },
+          status: mergePatch((obj as { status?: unknown }).status ?? {}, status),
+        },
+      }),
+    );
+  }
+
+  async scale(obj: KubernetesObject, replicas: number): Promise<void> {
+    const { path, plural } = this.pathOf(obj, '/scale');
+    await this.track('patch-scale', plural, () =>
+      kubeRequest(this.kc, {
+        method: 'PATCH',
+        path,
+        query: { fieldManager },
+        contentType: 'application/merge-patch+json',
+        body: { spec: { replicas } },
       }),
     );
   }
@@ -128,6 +149,7 @@ export class KubeClient implements KubeWriter {
       kubeRequest(this.kc, {
         method: 'POST',
         path: collectionPath(eventKind)(event.metadata!.namespace!),
+        query: { fieldManager },
         body: event,
       }),
     );
@@ -138,6 +160,7 @@ export class KubeClient implements KubeWriter {
       kubeRequest(this.kc, {
         method: 'PATCH',
         path: objectPath(eventKind, namespace, name),
+        query: { fieldManager },
         contentType: 'application/merge-patch+json',
         body: patch,
       }),

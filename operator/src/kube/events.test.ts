@@ -44,13 +44,23 @@ describe('EventRecorder', () => {
     ]);
   });
 
-  it('never fails the caller: an Event that exists already is bumped next time', async () => {
+  it('never fails the caller: an Event an earlier run created is bumped next time', async () => {
     const { api, recorder } = setup();
-    api.failNext({ verb: 'create-event' }, 409);
     await recorder.record(model('a', 'u1'), created);
-    await recorder.record(model('a', 'u1'), created);
-    expect(api.requests.map((r) => r.verb)).toEqual(['create-event', 'patch-event']);
+    const restarted = new EventRecorder(api, silentLogger(), () => new Date('2026-11-01T10:00:00Z'));
+    await restarted.record(model('a', 'u1'), created); // 409: it exists
+    await restarted.record(model('a', 'u1'), created);
+    expect(api.requests.map((r) => r.verb)).toEqual(['create-event', 'create-event', 'patch-event']);
     api.failNext({ verb: 'patch-event' }, 500);
-    await expect(recorder.record(model('a', 'u1'), created)).resolves.toBeUndefined();
+    await expect(restarted.record(model('a', 'u1'), created)).resolves.toBeUndefined();
+  });
+
+  it('records an Event afresh once the API server has let the old one expire', async () => {
+    const { api, recorder } = setup();
+    await recorder.record(model('a', 'u1'), created);
+    api.events.splice(0); // deleted by the API server after its TTL
+    await recorder.record(model('a', 'u1'), created);
+    expect(api.requests.map((r) => r.verb)).toEqual(['create-event', 'patch-event', 'create-event']);
+    expect(api.events).toHaveLength(1);
   });
 });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../telemetry/logger.js';
 import { messageOf, statusCodeOf, type KubeWriter } from './client.js';
 
-export const eventSource = 'modelship-operator';
+const eventSource = 'modelship-operator';
 
 /** One Event to record about an object. */
 export interface EventRecord {
@@ -46,9 +46,14 @@ export class EventRecorder {
     try {
       const count = seen.get(name);
       if (count !== undefined) {
-        await this.client.patchEvent(namespace, name, { count: count + 1, lastTimestamp: time });
-        seen.set(name, count + 1);
-        return;
+        try {
+          await this.client.patchEvent(namespace, name, { count: count + 1, lastTimestamp: time });
+          seen.set(name, count + 1);
+          return;
+        } catch (err) {
+          if (statusCodeOf(err) !== 404) throw err; // reported below
+          seen.delete(name); // expired on the server (--event-ttl, 1 h by default): record it afresh
+        }
       }
       const event: CoreV1Event = {
         metadata: { name, namespace },

@@ -26,7 +26,7 @@ export interface KubeRequest {
   /** Query parameters; undefined values are left out. */
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
-  /** Fails the request with an error when no complete answer arrived in time. @default 60_000 */
+  /** Fails the request when its connection has been idle this long (no bytes either way). @default 60_000 */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -49,6 +49,7 @@ export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<unk
   }
   const options: https.RequestOptions = { method: req.method ?? 'GET' };
   await kc.applyToHTTPSOptions(options);
+  options.agent = keepAliveAgent(kc, options.agent);
   const body = req.body === undefined ? undefined : JSON.stringify(req.body);
   options.headers = {
     ...(options.headers ?? {}),
@@ -86,6 +87,27 @@ export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<unk
     request.on('error', reject);
     request.end(body);
   });
+}
+
+const agents = new WeakMap<KubeConfig, { key: string; agent: https.Agent }>();
+
+/**
+ * One keep-alive agent per KubeConfig and TLS material: client-node builds a new agent for every request, so each
+ * one would pay a TCP and TLS handshake (measured: 31 ms against 8 ms per GET; docs/decisions/0001). A proxy agent
+ * is left as it is; new TLS material (a rotated certificate) gets a new agent.
+ */
+function keepAliveAgent(kc: KubeConfig, fresh: unknown): https.RequestOptions['agent'] {
+  if (!(fresh instanceof https.Agent)) return fresh as https.RequestOptions['agent'];
+  const o = fresh.options;
+  const key = [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername]
+    .map(String)
+    .join('\0');
+  const cached = agents.get(kc);
+  if (cached?.key === key) return cached.agent;
+  cached?.agent.destroy();
+  const agent = new https.Agent({ ...o, keepAlive: true });
+  agents.set(kc, { key, agent });
+  return agent;
 }
 
 /** The HTTP status carried by an error from kubeRequest, client-node's Watch or its typed clients; else undefined. */

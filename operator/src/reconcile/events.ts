@@ -1,15 +1,14 @@
-/** Which Events a reconcile should record, from what changed. Pure. */
+/** Which Events a reconcile records about its own writes (the rollout machine reports its decisions itself). Pure. */
 import type { EventRecord } from '../kube/events.js';
-import type { Decision } from './plan.js';
+import type { RevisionHealth } from '../rollout/health.js';
+import type { RevisionRef } from '../rollout/machine.js';
 
 /** What a reconcile actually did (not what it meant to do: a stale cache can repeat a decision). */
 export interface Actions {
   /** The target revision's Deployment was created. */
   targetCreated: boolean;
-  /** The main Service's selector was changed to the live revision. */
-  switched: boolean;
   /** Revisions whose Deployment this reconcile deleted. */
-  removed: { revision: string; version: string }[];
+  removed: RevisionRef[];
 }
 
 /**
@@ -17,37 +16,26 @@ export interface Actions {
  *   is recorded when it appears or changes, not on every reconcile
  */
 export function eventsFor(
-  decision: Decision,
+  target: RevisionRef,
+  targetHealth: RevisionHealth | undefined,
   actions: Actions,
   previousDegradedMessage: string | undefined,
 ): EventRecord[] {
-  const { removed } = actions;
   const events: EventRecord[] = [];
-  const t = `revision ${decision.target} (version ${decision.targetVersion})`;
+  const t = `revision ${target.revision} (version ${target.version})`;
   if (actions.targetCreated)
     events.push({ type: 'Normal', reason: 'RevisionCreated', message: `Created ${t}` });
-  if (actions.switched && decision.previousLive !== undefined && decision.previousLive !== decision.live) {
-    const from = removed.find((r) => r.revision === decision.previousLive);
-    events.push({
-      type: 'Normal',
-      reason: 'TrafficSwitched',
-      message: `Traffic moved from revision ${decision.previousLive}${from ? ` (version ${from.version})` : ''} to revision ${decision.live} (version ${decision.liveVersion})`,
-    });
-  }
-  const target = decision.health[decision.target];
-  if (target?.state === 'Failed') {
-    const message = `${t} failed (${target.reason}): ${target.message}`;
+  if (targetHealth?.state === 'Failed') {
+    const message = `${t} failed (${targetHealth.reason}): ${targetHealth.message}`;
     // Recorded when the failure is new or has changed, not on every reconcile.
-    if (!previousDegradedMessage?.includes(`(${target.reason}): ${target.message}`)) {
+    if (!previousDegradedMessage?.includes(`(${targetHealth.reason}): ${targetHealth.message}`))
       events.push({ type: 'Warning', reason: 'RevisionFailed', message });
-    }
   }
-  for (const r of removed) {
+  for (const r of actions.removed)
     events.push({
       type: 'Normal',
       reason: 'RevisionRemoved',
       message: `Removed revision ${r.revision} (version ${r.version})`,
     });
-  }
   return events;
 }

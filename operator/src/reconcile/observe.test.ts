@@ -63,6 +63,11 @@ describe('observe', () => {
       ),
       podDisruptionBudgets: cache([]),
       horizontalPodAutoscalers: cache([]),
+      configMaps: cache([]),
+      serviceAccounts: cache([]),
+      roles: cache([]),
+      roleBindings: cache([]),
+      optional: () => undefined,
       pods: cache([pod('aa'), pod('zz'), pod('zz'), pod('aa', 'other')]),
     };
     const observed = observe(owner, ownedObjects(owner, caches), caches);
@@ -70,7 +75,8 @@ describe('observe', () => {
       ['aa', 'aa', 1],
       ['zz', 'zz', 2],
     ]);
-    expect(observed.mainService?.metadata?.name).toBe('churn');
+    expect(observed.liveRevision).toBeUndefined(); // the main Service here selects no revision
+    expect(observed.pods).toHaveLength(3);
   });
 });
 

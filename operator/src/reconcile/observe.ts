@@ -1,16 +1,37 @@
 /** Gathers what the cluster shows about one ModelDeployment from the informer caches. No API calls. */
 import type {
   KubernetesObject,
+  V1ConfigMap,
   V1Deployment,
   V1Pod,
   V1PodDisruptionBudget,
+  V1Role,
+  V1RoleBinding,
   V1Service,
+  V1ServiceAccount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { labelKeys } from '../desired/names.js';
-import type { OwnedKindName } from '../resources.js';
-import { revisionOfDeployment, type Observed, type ObservedRevision } from './plan.js';
+import { liveRevisionOf } from '../desired/service.js';
+import type { OptionalKindName, OwnedKindName } from '../resources.js';
+
+export interface ObservedRevision {
+  revision: string;
+  /** The model version the revision was created for (its app.kubernetes.io/version label). */
+  version: string;
+  deployment: V1Deployment;
+  pods: V1Pod[];
+}
+
+export interface Observed {
+  /** The ModelDeployment's revisions (those with a Deployment), in a stable order. */
+  revisions: ObservedRevision[];
+  /** Every pod of the ModelDeployment: revisions' and router's. */
+  pods: V1Pod[];
+  /** The revision the `<name>` Service selects, if it selects one. */
+  liveRevision?: string;
+}
 
 /** The read side of an informer: cached objects, never to be mutated. */
 export interface Cache<T> {
@@ -24,7 +45,16 @@ export interface Caches {
   services: Cache<V1Service>;
   podDisruptionBudgets: Cache<V1PodDisruptionBudget>;
   horizontalPodAutoscalers: Cache<V2HorizontalPodAutoscaler>;
+  configMaps: Cache<V1ConfigMap>;
+  serviceAccounts: Cache<V1ServiceAccount>;
+  roles: Cache<V1Role>;
+  roleBindings: Cache<V1RoleBinding>;
   pods: Cache<V1Pod>;
+  /**
+   * The cache of an optional kind (a CRD the cluster may lack) once it holds its first list; undefined before, or
+   * while the API does not serve the kind. Asking for it starts watching it.
+   */
+  optional(name: OptionalKindName): Cache<KubernetesObject> | undefined;
 }
 
 /** Objects of `md`: labelled with its name and controlled by its uid (a recreated namesake owns nothing old). */
@@ -37,20 +67,34 @@ export function ownedBy<T extends KubernetesObject>(md: ModelDeployment, objects
 }
 
 /** Owned objects by kind; the keys are those of `ownedKinds` (resources.ts). */
-export interface OwnedObjects extends Record<OwnedKindName, KubernetesObject[]> {
+/** Owned objects by kind; the keys are those of `ownedKinds` and `optionalOwnedKinds` (resources.ts). */
+export interface OwnedObjects extends Record<OwnedKindName | OptionalKindName, KubernetesObject[]> {
   deployments: V1Deployment[];
   services: V1Service[];
   podDisruptionBudgets: V1PodDisruptionBudget[];
   horizontalPodAutoscalers: V2HorizontalPodAutoscaler[];
 }
 
-export function ownedObjects(md: ModelDeployment, caches: Caches): OwnedObjects {
+/** `optional` lists the optional kinds to read (those the ModelDeployment's provider uses). */
+export function ownedObjects(
+  md: ModelDeployment,
+  caches: Caches,
+  optional: OptionalKindName[] = [],
+): OwnedObjects {
   const ns = md.metadata.namespace!;
+  const of = (name: OptionalKindName) =>
+    optional.includes(name) ? ownedBy(md, caches.optional(name)?.list(ns) ?? []) : [];
   return {
     deployments: ownedBy(md, caches.deployments.list(ns)),
     services: ownedBy(md, caches.services.list(ns)),
     podDisruptionBudgets: ownedBy(md, caches.podDisruptionBudgets.list(ns)),
     horizontalPodAutoscalers: ownedBy(md, caches.horizontalPodAutoscalers.list(ns)),
+    configMaps: ownedBy(md, caches.configMaps.list(ns)),
+    serviceAccounts: ownedBy(md, caches.serviceAccounts.list(ns)),
+    roles: ownedBy(md, caches.roles.list(ns)),
+    roleBindings: ownedBy(md, caches.roleBindings.list(ns)),
+    httpRoutes: of('httpRoutes'),
+    virtualServices: of('virtualServices'),
   };
 }
 
@@ -61,7 +105,7 @@ export function observe(md: ModelDeployment, owned: OwnedObjects, caches: Caches
     .filter((p) => p.metadata?.labels?.[labelKeys.deployment] === md.metadata.name);
   const revisions: ObservedRevision[] = [];
   for (const d of owned.deployments) {
-    const revision = revisionOfDeployment(d);
+    const revision = d.metadata?.labels?.[labelKeys.revision];
     if (!revision) continue;
     revisions.push({
       revision,
@@ -71,11 +115,8 @@ export function observe(md: ModelDeployment, owned: OwnedObjects, caches: Caches
     });
   }
   revisions.sort((a, b) => a.revision.localeCompare(b.revision));
-  return {
-    revisions,
-    mainService: owned.services.find((s) => s.metadata?.name === md.metadata.name),
-    lastStableRevision: md.status?.stable?.revision,
-  };
+  const main = owned.services.find((s) => s.metadata?.name === md.metadata.name);
+  return { revisions, pods, liveRevision: liveRevisionOf(main) };
 }
 
 /** What the operator reads of a pod (metadata and status): the cache keeps only this. */

@@ -136,7 +136,7 @@ describe('ModelDeploymentReconciler', () => {
     });
   });
 
-  it('rolls a new version out: the old revision serves until the new one is available, then it goes', async () => {
+  it('rolls a new version out: the old revision serves until the new one is available, then is kept at 0 for undo', async () => {
     const { world, revision: old } = await settled();
     world.applyModelDeployment('iris', v2);
     await world.reconcile('iris');
@@ -154,21 +154,54 @@ describe('ModelDeploymentReconciler', () => {
     world.takeRequests();
     await world.reconcile('iris');
     expect(mainService(world).spec!.selector!['modelship.dev/revision']).toBe(next);
-    expect(world.deployments('iris').map((d) => d.metadata!.name)).toEqual([`iris-${next}`]);
-    expect(world.api.get(ownedKinds.services, namespace, `iris-${old}`)).toBeUndefined();
+    const replicas = Object.fromEntries(
+      world.deployments('iris').map((d) => [d.metadata!.name, d.spec!.replicas]),
+    );
+    expect(replicas).toEqual({ [`iris-${next}`]: 1, [`iris-${old}`]: 0 });
+    expect(world.api.get(ownedKinds.services, namespace, `iris-${old}`)).toBeDefined();
     expect(world.modelDeployment('iris').status).toMatchObject({
       phase: 'Ready',
       stable: { revision: next, version: '2' },
+      history: [
+        { revision: next, outcome: 'Promoted' },
+        { revision: old, outcome: 'Promoted' },
+      ],
     });
     expect(world.api.events.map((e) => e.reason)).toEqual([
       'RevisionCreated',
       'RevisionCreated',
       'TrafficSwitched',
-      'RevisionRemoved',
     ]);
-    // The Service moved before anything of the old revision was deleted.
+    // The Service moved before the old revision was scaled down.
     const verbs = world.takeRequests().map((r) => `${r.verb} ${r.kind} ${r.name}`);
-    expect(verbs.indexOf('apply Service iris')).toBeLessThan(verbs.indexOf(`delete Deployment iris-${old}`));
+    expect(verbs.indexOf('apply Service iris')).toBeLessThan(verbs.indexOf(`scale Deployment iris-${old}`));
+  });
+
+  it('removes revisions beyond revisionHistoryLimit', async () => {
+    const world = new MemoryWorld();
+    const spec = (version: string): ModelDeploymentSpec => ({
+      model: { version, storageUri: `file:///m${version}.onnx` },
+      rollout: { revisionHistoryLimit: 1 },
+    });
+    for (const version of ['1', '2', '3']) {
+      world.applyModelDeployment('iris', spec(version));
+      await world.reconcile('iris');
+      const fresh = world
+        .deployments('iris')
+        .find((d) => d.metadata!.labels!['app.kubernetes.io/version'] === version)!;
+      world.markAvailable(fresh.metadata!.name!);
+      await world.reconcile('iris');
+    }
+    const versions = world
+      .deployments('iris')
+      .map((d) => [d.metadata!.labels!['app.kubernetes.io/version'], d.spec!.replicas]);
+    expect(versions.sort()).toEqual([
+      ['2', 0],
+      ['3', 1],
+    ]);
+    expect(world.api.events.filter((e) => e.reason === 'RevisionRemoved').map((e) => e.message)).toEqual([
+      expect.stringMatching(/^Removed revision \w+ \(version 1\)$/),
+    ]);
   });
 
   it('writes nothing for an object being deleted, and forgets a deleted one', async () => {

@@ -1,23 +1,37 @@
 /**
- * reconcile(namespace/name): observe → decide → apply the desired objects → remove the unwanted ones →
- * write status once (only if it changed) → record Events. Level-triggered and idempotent: it reads
- * everything from the informer caches, so a second run over an unchanged world makes no request.
+ * reconcile(namespace/name): observe → judge the canary when due → tick the rollout machine → write what should
+ * exist, in a safe order → remove what should not → write status once (only if it changed) → record Events.
+ * Level-triggered and idempotent: it reads everything from the informer caches, so a second run over an unchanged
+ * world makes no request (a canary in progress scrapes its pods' metrics, which is not an API request).
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
-import { ConditionType, findCondition } from '../api/v1alpha1/conditions.js';
+import { ConditionType, findCondition, setCondition } from '../api/v1alpha1/conditions.js';
 import { withDefaults, type ModelDeployment } from '../api/v1alpha1/schema.js';
 import { desiredReplicas } from '../desired/deployment.js';
-import { desiredObjects } from '../desired/index.js';
-import { labelKeys, revisionOf } from '../desired/names.js';
+import { labelKeys, revisionObjectName, revisionOf } from '../desired/names.js';
 import type { Applier } from '../kube/applier.js';
 import { messageOf, statusCodeOf, type KubeWriter } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
-import { kinds, ownedKinds, type OwnedKindName } from '../resources.js';
+import { assessRevision, type RevisionHealth } from '../rollout/health.js';
+import {
+  judgementDue,
+  tick,
+  type RevisionRef,
+  type RolloutState,
+  type TickResult,
+} from '../rollout/machine.js';
+import { rolloutPlan, type RolloutPlan } from '../rollout/plan.js';
+import { pendingRequest } from '../rollout/requests.js';
+import { kinds, optionalOwnedKinds, ownedKinds, type OptionalKindName } from '../resources.js';
+import type { ResourceKind } from '../kube/resource.js';
 import type { Logger } from '../telemetry/logger.js';
+import { routerName } from '../traffic/router.js';
+import type { CanaryAnalysis } from './analysis.js';
 import { eventsFor, type Actions } from './events.js';
-import { observe, ownedObjects, type Caches, type OwnedObjects } from './observe.js';
-import { decide, type Decision } from './plan.js';
+import { desiredSet, providerOf, type Provider } from './objects.js';
+import { observe, ownedObjects, type Caches, type Observed, type OwnedObjects } from './observe.js';
+import type { RolloutSlots } from './slots.js';
 import { computeStatus, withReconcileError } from './status.js';
 
 export interface ReconcileResult {
@@ -30,13 +44,17 @@ export interface ReconcilerDeps {
   applier: Applier;
   recorder: EventRecorder;
   logger: Logger;
-  /** The bundled serving image, used when spec.runtime.image is not set. */
+  analysis: CanaryAnalysis;
+  slots: RolloutSlots;
+  /** The bundled serving image, used when spec.runtime.image is not set (and always for the router). */
   defaultImage: string;
   now?: () => Date;
 }
 
 /** How soon to look again after a status write lost a race with another writer. */
 const conflictRetryMs = 250;
+/** How soon to look again while waiting for a rollout slot. */
+const slotRetryMs = 5000;
 
 export class ModelDeploymentReconciler {
   private readonly now: () => Date;
@@ -50,8 +68,10 @@ export class ModelDeploymentReconciler {
     const cached = this.deps.caches.modelDeployments.get(namespace, name);
     if (!cached) {
       // Deleted: owner references let the garbage collector remove the rest.
-      this.deps.applier.forgetNamespaceName(namespace, name);
+      this.deps.applier.forget(key);
       this.deps.recorder.forget(namespace, name);
+      this.deps.analysis.forget(key);
+      this.deps.slots.release(key);
       return {};
     }
     if (cached.metadata.deletionTimestamp) return {};
@@ -60,7 +80,7 @@ export class ModelDeploymentReconciler {
     const md: ModelDeployment = { ...cached, apiVersion, kind, spec: withDefaults(cached.spec) };
     const log = this.deps.logger.child({ namespace, name });
     try {
-      return await this.sync(md, cached, log);
+      return await this.sync(key, md, cached, log);
     } catch (err) {
       if (statusCodeOf(err) === 409) return { requeueAfterMs: conflictRetryMs };
       const message = `reconcile failed: ${messageOf(err)}`;
@@ -73,46 +93,224 @@ export class ModelDeploymentReconciler {
     }
   }
 
-  private async sync(md: ModelDeployment, cached: ModelDeployment, log: Logger): Promise<ReconcileResult> {
-    const { caches, applier, client, recorder } = this.deps;
+  private async sync(
+    key: string,
+    md: ModelDeployment,
+    cached: ModelDeployment,
+    log: Logger,
+  ): Promise<ReconcileResult> {
+    const { caches } = this.deps;
+    const now = this.now();
+    const plan = rolloutPlan(md.spec);
+    const provider = providerOf(md, plan);
     const image = md.spec.runtime?.image ?? this.deps.defaultImage;
-    const target = revisionOf(md.spec, image);
-    const owned = ownedObjects(md, caches);
-    const decision = decide(observe(md, owned, caches), target, md.spec.model.version);
-    const actions: Actions = { targetCreated: false, switched: false, removed: [] };
-
-    const desired = desiredObjects(md, decision, image);
-    for (const obj of desired) {
-      const outcome = await applier.ensure(obj, findOwned(owned, obj));
-      if (outcome === 'unchanged') continue;
-      log.info(`${outcome} ${obj.kind} ${obj.metadata!.name}`, { revision: decision.target });
-      if (obj.kind === 'Deployment' && outcome === 'created') actions.targetCreated = true;
-      if (obj.kind === 'Service' && obj.metadata!.name === md.metadata.name && outcome === 'updated')
-        actions.switched = true;
-    }
-    for (const obj of unwanted(md, owned, desired, decision)) {
-      const deleted = await applier.delete(obj);
-      if (!deleted) continue;
-      log.info(`deleted ${obj.kind} ${obj.metadata!.name}`);
-      if (obj.kind === 'Deployment') {
-        actions.removed.push({
-          revision: obj.metadata!.labels![labelKeys.revision]!,
-          version: obj.metadata!.labels![labelKeys.version] ?? '',
-        });
+    const target: RevisionRef = { revision: revisionOf(md.spec, image), version: md.spec.model.version };
+    const optional = optionalKindsOf(provider);
+    for (const name of optional)
+      if (!caches.optional(name)) {
+        const k = optionalOwnedKinds[name];
+        throw new Error(
+          `provider ${provider} needs the ${k.kind} API (${k.apiVersion}), which this cluster does not serve (yet): install its CRDs`,
+        );
       }
+    const owned = ownedObjects(md, caches, optional);
+    const observed = observe(md, owned, caches);
+    const health: Record<string, RevisionHealth | undefined> = {};
+    for (const r of observed.revisions) health[r.revision] = assessRevision(r.deployment, r.pods);
+
+    let state = stateFrom(md, observed, target);
+    const pending = pendingRequest(md.metadata.annotations, state.lastRequest);
+    if (pending && 'invalid' in pending) state = { ...state, lastRequest: pending.invalid };
+    const request = pending && 'request' in pending ? pending.request : undefined;
+
+    // A new rollout waits for a slot (an operator upgrade that changes every revision must not roll the fleet at once).
+    const startsRollout =
+      state.stable !== undefined &&
+      target.revision !== state.stable.revision &&
+      !state.canary &&
+      state.rejected?.revision !== target.revision;
+    if (startsRollout && !this.deps.slots.acquire(key)) {
+      const queued = `waiting for a rollout slot (${this.deps.slots.describe()}) to roll out revision ${target.revision} (version ${target.version})`;
+      // The machine sees no new revision yet: what serves stays as it is.
+      const result = tick(state, { now, plan, target: state.stable!, health });
+      return this.finish({
+        key,
+        md,
+        cached,
+        plan,
+        provider,
+        image,
+        target,
+        result,
+        health,
+        owned,
+        observed,
+        now,
+        log,
+        queued,
+      });
+    }
+
+    // Judge the canary when due, on metrics gathered since it started.
+    let judgement;
+    if (state.canary && state.stable) {
+      const input = {
+        key,
+        namespace: md.metadata.namespace!,
+        name: md.metadata.name!,
+        plan,
+        provider,
+        stable: state.stable,
+        canary: state.canary,
+        pods: observed.pods,
+      };
+      await this.deps.analysis.observe(input);
+      if (judgementDue(state, plan, now)) judgement = await this.deps.analysis.judge(input);
+    }
+    const result = tick(state, { now, plan, target, health, judgement, request });
+    if (!result.state.canary) this.deps.analysis.forget(key);
+    const inProgress =
+      result.state.canary !== undefined || result.revisions.some((r) => r.role === 'incoming');
+    if (inProgress) this.deps.slots.hold(key);
+    else this.deps.slots.release(key);
+    return this.finish({
+      key,
+      md,
+      cached,
+      plan,
+      provider,
+      image,
+      target,
+      result,
+      health,
+      owned,
+      observed,
+      now,
+      log,
+    });
+  }
+
+  /** Applies a tick's result: the objects in a safe order, deletions, Events, then the status. */
+  private async finish(o: {
+    key: string;
+    md: ModelDeployment;
+    cached: ModelDeployment;
+    plan: RolloutPlan;
+    provider: Provider;
+    image: string;
+    /** The spec's own revision: the only one built from the spec. */
+    target: RevisionRef;
+    result: TickResult;
+    health: Record<string, RevisionHealth | undefined>;
+    owned: OwnedObjects;
+    observed: Observed;
+    now: Date;
+    log: Logger;
+    /** Why a new rollout has not started yet (no rollout slot). */
+    queued?: string;
+  }): Promise<ReconcileResult> {
+    const { client, recorder } = this.deps;
+    const { key, md, cached, plan, provider, image, target, result, health, owned, observed, now, log } = o;
+    const replicas: Record<string, number | undefined> = {};
+    for (const r of observed.revisions) replicas[r.revision] = r.deployment.spec?.replicas ?? 1;
+    const router = owned.deployments.find((d) => d.metadata?.name === routerName(md));
+    const set = desiredSet({
+      md,
+      image,
+      routerImage: this.deps.defaultImage,
+      plan,
+      target,
+      result,
+      provider,
+      routerAvailable: router !== undefined && assessRevision(router, []).state === 'Available',
+      replicas,
+    });
+    const actions: Actions = { targetCreated: false, removed: [] };
+    const targetDeployment = revisionObjectName(md, target.revision);
+    /** Deployments this reconcile created, with the replicas they were created with (the cache has them not yet). */
+    const created = new Map<string, number>();
+    for (const op of set.operations) {
+      if ('apply' in op) {
+        const obj = op.apply;
+        const outcome = await this.deps.applier.ensure(obj, findOwned(owned, obj), key);
+        if (outcome === 'unchanged') continue;
+        log.info(`${outcome} ${obj.kind} ${obj.metadata!.name}`, { revision: target.revision });
+        if (obj.kind === 'Deployment' && outcome === 'created')
+          created.set(obj.metadata!.name!, (obj as V1Deployment).spec?.replicas ?? 1);
+        if (obj.kind === 'Deployment' && obj.metadata!.name === targetDeployment && outcome === 'created')
+          actions.targetCreated = true;
+      } else {
+        const d = owned.deployments.find((x) => x.metadata?.name === op.scale.name);
+        const current = d ? (d.spec?.replicas ?? 1) : created.get(op.scale.name);
+        if (current === undefined || current === op.scale.replicas) continue;
+        if (op.scale.atLeast && current >= op.scale.replicas) continue;
+        await client.scale(
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: op.scale.name, namespace: md.metadata.namespace },
+          },
+          op.scale.replicas,
+        );
+        log.info(`scaled Deployment ${op.scale.name} from ${current} to ${op.scale.replicas}`);
+      }
+    }
+    for (const obj of unwanted(owned, set.applied, set.keep)) {
+      if (!(await this.deps.applier.delete(obj))) continue;
+      log.info(`deleted ${obj.kind} ${obj.metadata!.name}`);
+      const revision = obj.metadata?.labels?.[labelKeys.revision];
+      if (obj.kind === 'Deployment' && revision)
+        actions.removed.push({ revision, version: obj.metadata?.labels?.[labelKeys.version] ?? '' });
     }
 
     const previousDegraded = findCondition(cached.status?.conditions, ConditionType.Degraded);
     const previousMessage = previousDegraded?.status === 'True' ? previousDegraded.message : undefined;
-    for (const e of eventsFor(decision, actions, previousMessage)) await recorder.record(md, e);
+    for (const e of [
+      ...result.events,
+      ...eventsFor(target, health[target.revision], actions, previousMessage),
+    ])
+      await recorder.record(md, e);
 
-    const status = computeStatus(md, decision, desiredReplicas(md), this.now().toISOString());
+    const status = computeStatus(md, result, health, desiredReplicas(md), now.toISOString());
+    if (o.queued) {
+      status.phase = 'Progressing';
+      status.conditions = setCondition(
+        status.conditions ?? [],
+        { type: ConditionType.Progressing, status: 'True', reason: 'RolloutQueued', message: o.queued },
+        now.toISOString(),
+        md.metadata.generation,
+      );
+    }
     if (!isDeepStrictEqual(status, cached.status)) {
       await client.patchStatus(md, status);
       log.debug('status updated', { phase: status.phase });
     }
-    return {};
+    return { requeueAfterMs: o.queued ? slotRetryMs : result.requeueAfterMs };
   }
+}
+
+/**
+ * The rollout state from the status. The stable revision is the status' when its Deployment is there (or the spec's
+ * own revision, whose Deployment may just not be in the cache yet); without one, the revision the `<name>` Service
+ * selects (objects made before the status recorded it); else none (nothing serves: the spec's revision will).
+ */
+export function stateFrom(md: ModelDeployment, observed: Observed, target: RevisionRef): RolloutState {
+  const st = md.status ?? {};
+  const exists = (revision: string) => observed.revisions.some((r) => r.revision === revision);
+  let stable: RevisionRef | undefined;
+  if (st.stable && (exists(st.stable.revision) || st.stable.revision === target.revision))
+    stable = { revision: st.stable.revision, version: st.stable.version };
+  else {
+    const selected = observed.revisions.find((r) => r.revision === observed.liveRevision);
+    if (selected) stable = { revision: selected.revision, version: selected.version };
+  }
+  return {
+    stable,
+    canary: st.canary,
+    rejected: st.rejected,
+    history: st.history ?? [],
+    lastRequest: st.lastRequest,
+  };
 }
 
 export function splitKey(key: string): [string, string] {
@@ -122,35 +320,30 @@ export function splitKey(key: string): [string, string] {
 
 /** Cached objects carry no apiVersion/kind (list responses omit them): add them back. */
 function withKinds(owned: OwnedObjects): KubernetesObject[] {
-  return (Object.keys(ownedKinds) as OwnedKindName[]).flatMap((name) => {
-    const { apiVersion, kind } = ownedKinds[name];
-    return (owned[name] as KubernetesObject[]).map((o) => ({ ...o, apiVersion, kind }));
-  });
+  const all: Record<string, ResourceKind> = { ...ownedKinds, ...optionalOwnedKinds };
+  return Object.entries(all).flatMap(([name, { apiVersion, kind }]) =>
+    (owned[name as keyof OwnedObjects] as KubernetesObject[]).map((o) => ({ ...o, apiVersion, kind })),
+  );
+}
+
+/** The optional kinds a provider writes. */
+function optionalKindsOf(provider: Provider): OptionalKindName[] {
+  if (provider === 'GatewayAPI') return ['httpRoutes'];
+  if (provider === 'Istio') return ['virtualServices'];
+  return [];
 }
 
 function findOwned(owned: OwnedObjects, obj: KubernetesObject): KubernetesObject | undefined {
   return withKinds(owned).find((o) => o.kind === obj.kind && o.metadata?.name === obj.metadata?.name);
 }
 
-/**
- * Owned objects nobody wants any more: those of revisions that are not kept, and those of the target
- * revision that its spec no longer asks for (a budget after scaling to one replica, an autoscaler after
- * autoscaling was turned off). A kept older revision stays as it is. Deployments go last.
- */
-export function unwanted(
-  md: ModelDeployment,
-  owned: OwnedObjects,
-  desired: KubernetesObject[],
-  decision: Decision,
-): KubernetesObject[] {
-  const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata?.name}`));
+/** Owned objects nobody wants any more: neither applied this time nor kept as they are. Deployments go last. */
+export function unwanted(owned: OwnedObjects, applied: Set<string>, keep: Set<string>): KubernetesObject[] {
   return withKinds(owned)
     .filter((o) => !o.metadata?.deletionTimestamp)
     .filter((o) => {
-      if (o.kind === 'Service' && o.metadata?.name === md.metadata.name) return false;
-      const revision = o.metadata?.labels?.[labelKeys.revision];
-      if (revision === undefined || !decision.keep.includes(revision)) return true;
-      return revision === decision.target && !wanted.has(`${o.kind}/${o.metadata?.name}`);
+      const id = `${o.kind}/${o.metadata?.name}`;
+      return !applied.has(id) && !keep.has(id);
     })
     .sort((a, b) => Number(a.kind === 'Deployment') - Number(b.kind === 'Deployment'));
 }

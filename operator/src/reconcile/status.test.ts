@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { RevisionHealth } from './health.js';
-import type { Decision } from './plan.js';
-import { computeStatus, summarize, withReconcileError } from './status.js';
+import type { RevisionHealth } from '../rollout/health.js';
+import { computeStatus, summarize, withReconcileError, type Serving } from './status.js';
+import type { RevisionRef, TickResult } from '../rollout/machine.js';
 import { md } from '../testing/fixtures.js';
 
 const health = (
@@ -19,14 +19,11 @@ const health = (
   ...extra,
 });
 
-const decision = (live: string, target: string, h: Record<string, RevisionHealth>): Decision => ({
+const decision = (live: string, target: string, h: Record<string, RevisionHealth>): Serving => ({
   target,
   targetVersion: target === 'b' ? '2' : '1',
   live,
   liveVersion: live === 'b' ? '2' : '1',
-  previousLive: live,
-  keep: [live, target],
-  targetExists: target in h,
   health: h,
 });
 
@@ -110,33 +107,43 @@ describe('summarize', () => {
   });
 });
 
+/** A tick result serving `stable`, with a canary or a rejection when given. */
+function result(o: Partial<TickResult> & { stable?: RevisionRef } = {}): TickResult {
+  const stable = o.stable ?? { revision: 'a', version: '1' };
+  return {
+    state: { stable, history: [], ...o.state },
+    traffic: o.traffic ?? { stable, canaryWeight: 0 },
+    revisions: o.revisions ?? [{ ref: stable, role: 'stable' }],
+    events: [],
+    phase: o.phase,
+    progress: o.progress,
+  };
+}
+
 describe('computeStatus', () => {
-  const d = decision('a', 'a', { a: health('Available', 2, 2) });
+  const h = { a: health('Available', 2, 2) };
 
   it('writes observedGeneration, stable and the URL', () => {
-    const s = computeStatus(md(), d, 2, '2026-01-01T00:00:00.000Z');
+    const s = computeStatus(md(), result(), h, 2, '2026-01-01T00:00:00.000Z');
     expect(s.observedGeneration).toBe(3);
+    expect(s.phase).toBe('Ready');
     expect(s.stable).toEqual({ revision: 'a', version: '1', weight: 100, readyReplicas: 2 });
     expect(s.url).toBe('http://churn.ml.svc.cluster.local/v2/models/churn');
     expect(s.conditions?.map((c) => c.type)).toEqual(['Ready', 'Progressing', 'Degraded']);
+    expect(s.canary).toBeUndefined();
   });
 
   it('is the same when nothing changed, so that nothing is written', () => {
     const m = md();
-    const first = computeStatus(m, d, 2, '2026-01-01T00:00:00.000Z');
-    const second = computeStatus({ ...m, status: first }, d, 2, '2026-01-01T00:05:00.000Z');
+    const first = computeStatus(m, result(), h, 2, '2026-01-01T00:00:00.000Z');
+    const second = computeStatus({ ...m, status: first }, result(), h, 2, '2026-01-01T00:05:00.000Z');
     expect(second).toEqual(first);
   });
 
   it('moves lastTransitionTime only for conditions whose status changed', () => {
     const m = md();
-    const first = computeStatus(m, decision('a', 'a', { a: health('Progressing', 0) }), 1, 'T1');
-    const second = computeStatus(
-      { ...m, status: first },
-      decision('a', 'a', { a: health('Available', 1) }),
-      1,
-      'T2',
-    );
+    const first = computeStatus(m, result(), { a: health('Progressing', 0) }, 1, 'T1');
+    const second = computeStatus({ ...m, status: first }, result(), { a: health('Available', 1) }, 1, 'T2');
     const time = (s: typeof first, type: string) =>
       s.conditions!.find((c) => c.type === type)!.lastTransitionTime;
     expect([time(second, 'Ready'), time(second, 'Progressing'), time(second, 'Degraded')]).toEqual([
@@ -144,6 +151,77 @@ describe('computeStatus', () => {
       'T2',
       'T1',
     ]);
+  });
+
+  it('shows a canary: its weight, the rest on stable, and the rollout as progress', () => {
+    const b = { revision: 'b', version: '2' };
+    const canary = {
+      ...b,
+      weight: 25,
+      readyReplicas: 0,
+      step: 3,
+      steps: 6,
+      startedAt: 'T0',
+      stepStartedAt: 'T1',
+      analysis: { verdict: 'Pass' as const, failures: 0 },
+    };
+    const s = computeStatus(
+      md(),
+      result({
+        state: { stable: { revision: 'a', version: '1' }, canary, history: [] },
+        traffic: { stable: { revision: 'a', version: '1' }, canary: b, canaryWeight: 25 },
+        phase: 'Progressing',
+        progress: {
+          status: 'True',
+          reason: 'CanaryProgressing',
+          message: 'canary revision b (version 2) at 25%',
+        },
+      }),
+      { a: health('Available', 2, 2), b: health('Available', 2, 2) },
+      2,
+      'T',
+    );
+    expect(s.phase).toBe('Progressing');
+    expect(s.stable).toMatchObject({ revision: 'a', weight: 75 });
+    expect(s.canary).toMatchObject({ revision: 'b', version: '2', weight: 25, readyReplicas: 2, step: 3 });
+    expect(s.conditions!.find((c) => c.type === 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'CanaryProgressing',
+    });
+  });
+
+  it('shows a rolled-back revision as RolledBack and Degraded with the reason, still Ready', () => {
+    const rejected = {
+      revision: 'b',
+      version: '2',
+      reason: 'analysis failed: errorRate 40% above 1%',
+      at: 'T',
+      fallback: { revision: 'a', version: '1' },
+    };
+    const s = computeStatus(
+      md(),
+      result({
+        state: { stable: { revision: 'a', version: '1' }, rejected, history: [] },
+        phase: 'RolledBack',
+        progress: {
+          status: 'False',
+          reason: 'RolledBack',
+          message: 'revision b (version 2) was rolled back',
+        },
+      }),
+      h,
+      2,
+      'T',
+    );
+    expect(s.phase).toBe('RolledBack');
+    expect(s.rejected).toEqual(rejected);
+    const c = (type: string) => s.conditions!.find((x) => x.type === type);
+    expect(c('Ready')).toMatchObject({ status: 'True' });
+    expect(c('Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'RolledBack',
+      message: 'revision b (version 2) was rolled back: analysis failed: errorRate 40% above 1%',
+    });
   });
 });
 

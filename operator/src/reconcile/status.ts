@@ -5,8 +5,17 @@
 import { ConditionType, Reason, setCondition, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { ModelDeployment, ModelDeploymentStatus, Phase } from '../api/v1alpha1/schema.js';
 import { modelUrl } from '../desired/names.js';
-import type { RevisionHealth } from './health.js';
-import type { Decision } from './plan.js';
+import type { RevisionHealth } from '../rollout/health.js';
+import type { TickResult } from '../rollout/machine.js';
+
+/** Which revision serves (live) and which one is on its way in (target; the same one when none is). */
+export interface Serving {
+  live: string;
+  liveVersion: string;
+  target: string;
+  targetVersion: string;
+  health: Record<string, RevisionHealth | undefined>;
+}
 
 const noneYet = (desired: number): RevisionHealth => ({
   state: 'Progressing',
@@ -28,7 +37,7 @@ interface Summary {
   degraded: ConditionInput;
 }
 
-export function summarize(decision: Decision, desiredReplicas: number): Summary {
+export function summarize(decision: Serving, desiredReplicas: number): Summary {
   const live = decision.health[decision.live] ?? noneYet(desiredReplicas);
   const liveName = describe(decision.live, decision.liveVersion);
   const serving = live.readyReplicas > 0;
@@ -120,28 +129,64 @@ export function summarize(decision: Decision, desiredReplicas: number): Summary 
   };
 }
 
+/**
+ * The whole status after a tick: the health summary of what serves (and of a BlueGreen revision on its way in),
+ * overlaid with the rollout's own phase and progress (canary, paused, rolled back), and the rollout state.
+ */
 export function computeStatus(
   md: ModelDeployment,
-  decision: Decision,
+  result: TickResult,
+  health: Record<string, RevisionHealth | undefined>,
   desiredReplicas: number,
   now: string,
 ): ModelDeploymentStatus {
-  const s = summarize(decision, desiredReplicas);
+  const { stable } = result.traffic;
+  const incoming = result.revisions.find((r) => r.role === 'incoming')?.ref ?? stable;
+  const s = summarize(
+    {
+      live: stable.revision,
+      liveVersion: stable.version,
+      target: incoming.revision,
+      targetVersion: incoming.version,
+      health,
+    },
+    desiredReplicas,
+  );
+  let phase: Phase = s.phase;
+  let progressing = s.progressing;
+  let degraded = s.degraded;
+  const state = result.state;
+  if (result.progress) {
+    progressing = { type: ConditionType.Progressing, ...result.progress };
+    // Health problems of what serves win over the rollout's own phase.
+    if (phase === 'Ready' || phase === 'Progressing') phase = result.phase ?? phase;
+  }
+  if (result.phase === 'RolledBack' && state.rejected) {
+    degraded = {
+      type: ConditionType.Degraded,
+      status: 'True',
+      reason: Reason.RolledBack,
+      message: `revision ${state.rejected.revision} (version ${state.rejected.version}) was rolled back: ${state.rejected.reason}`,
+    };
+  }
   const generation = md.metadata.generation;
   let conditions = md.status?.conditions ?? [];
-  for (const c of [s.ready, s.progressing, s.degraded])
-    conditions = setCondition(conditions, c, now, generation);
-  const live = decision.health[decision.live];
+  for (const c of [s.ready, progressing, degraded]) conditions = setCondition(conditions, c, now, generation);
+  const canary = state.canary;
   return {
     observedGeneration: generation,
-    phase: s.phase,
+    phase,
     conditions,
     stable: {
-      revision: decision.live,
-      version: decision.liveVersion,
-      weight: 100,
-      readyReplicas: live?.readyReplicas ?? 0,
+      revision: stable.revision,
+      version: stable.version,
+      weight: 100 - result.traffic.canaryWeight,
+      readyReplicas: health[stable.revision]?.readyReplicas ?? 0,
     },
+    ...(canary ? { canary: { ...canary, readyReplicas: health[canary.revision]?.readyReplicas ?? 0 } } : {}),
+    ...(state.rejected ? { rejected: state.rejected } : {}),
+    ...(state.history.length ? { history: state.history } : {}),
+    ...(state.lastRequest ? { lastRequest: state.lastRequest } : {}),
     url: modelUrl(md),
   };
 }

@@ -10,8 +10,11 @@ import { EventRecorder } from '../kube/events.js';
 import { MemoryApi } from '../kube/testing/memory-api.js';
 import type { Cache, Caches } from '../reconcile/observe.js';
 import { ModelDeploymentReconciler } from '../reconcile/reconciler.js';
-import { kinds, ownedKinds } from '../resources.js';
+import { kinds, optionalOwnedKinds, ownedKinds, type OptionalKindName } from '../resources.js';
 import { silentLogger } from '../telemetry/logger.js';
+import { Scraper } from '../metrics/scraper.js';
+import { CanaryAnalysis } from '../reconcile/analysis.js';
+import { RolloutSlots } from '../reconcile/slots.js';
 
 export const namespace = 'ml';
 export const image = 'modelship/server:test';
@@ -42,6 +45,11 @@ export class MemoryWorld {
   readonly reconciler: ModelDeploymentReconciler;
   readonly applier: Applier;
   readonly recorder: EventRecorder;
+  /** Scrapes nothing real: the tests that judge canaries give it metrics through `metrics`. */
+  readonly analysis: CanaryAnalysis;
+  readonly slots = new RolloutSlots(3);
+  /** What each pod's /metrics answers (by URL), for the canary analysis' scrapes. */
+  readonly metrics = new Map<string, string>();
   time = new Date('2026-11-01T10:00:00Z');
   /** ModelDeployments created so far: each gets a uid of its own, as on a real server. */
   private created = 0;
@@ -49,6 +57,16 @@ export class MemoryWorld {
   /** @param api an API server to share (a restarted operator); a new, empty one by default */
   constructor(readonly api = new MemoryApi(allKinds)) {
     this.caches = this.live();
+    this.analysis = new CanaryAnalysis(
+      new Scraper(
+        { now: () => this.time.getTime(), setTimeout: () => 0, clearTimeout: () => undefined },
+        async (url) => {
+          const text = this.metrics.get(url);
+          if (text === undefined) throw new Error(`no metrics at ${url}`);
+          return text;
+        },
+      ),
+    );
     this.applier = new Applier(this.api);
     this.recorder = new EventRecorder(this.api, silentLogger(), () => this.time);
     this.reconciler = new ModelDeploymentReconciler({
@@ -57,6 +75,8 @@ export class MemoryWorld {
       applier: this.applier,
       recorder: this.recorder,
       logger: silentLogger(),
+      analysis: this.analysis,
+      slots: this.slots,
       defaultImage: image,
       now: () => this.time,
     });
@@ -70,25 +90,35 @@ export class MemoryWorld {
   }
 
   live(): Caches {
+    const optional = Object.fromEntries(
+      Object.entries(optionalOwnedKinds).map(([name, k]) => [name, liveCache(this.api, k)]),
+    );
     return {
       modelDeployments: liveCache<ModelDeployment>(this.api, kinds.modelDeployment),
       deployments: liveCache(this.api, ownedKinds.deployments),
       services: liveCache(this.api, ownedKinds.services),
       podDisruptionBudgets: liveCache(this.api, ownedKinds.podDisruptionBudgets),
       horizontalPodAutoscalers: liveCache(this.api, ownedKinds.horizontalPodAutoscalers),
+      configMaps: liveCache(this.api, ownedKinds.configMaps),
+      serviceAccounts: liveCache(this.api, ownedKinds.serviceAccounts),
+      roles: liveCache(this.api, ownedKinds.roles),
+      roleBindings: liveCache(this.api, ownedKinds.roleBindings),
       pods: liveCache(this.api, kinds.pod),
+      optional: (name) => optional[name],
     };
   }
 
   /** From now on the reconciler sees the world as it is at this moment. */
   freeze(): void {
     const live = this.live();
-    Object.assign(
-      this.caches,
-      Object.fromEntries(
-        Object.entries(live).map(([name, cache]) => [name, frozenCache(cache as Cache<KubernetesObject>)]),
-      ),
+    const frozen: Record<string, unknown> = {};
+    for (const [name, cache] of Object.entries(live))
+      if (name !== 'optional') frozen[name] = frozenCache(cache as Cache<KubernetesObject>);
+    const optional = Object.fromEntries(
+      Object.keys(optionalOwnedKinds).map((n) => [n, frozenCache(live.optional(n as OptionalKindName)!)]),
     );
+    frozen.optional = (name: OptionalKindName) => optional[name];
+    Object.assign(this.caches, frozen);
   }
 
   /** The reconciler reads the current world again. */

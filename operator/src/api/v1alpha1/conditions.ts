@@ -24,6 +24,7 @@ export const Reason = {
   ReplicasUnavailable: 'ReplicasUnavailable',
   AsExpected: 'AsExpected',
   ReconcileError: 'ReconcileError',
+  RolledBack: 'RolledBack',
 } as const;
 
 export type ConditionStatus = Condition['status'];

@@ -20,6 +20,7 @@ import type {
   V1Toleration,
 } from '@kubernetes/client-node';
 import * as serverEnv from '../../../../server-image/src/env.js';
+import { durationPattern } from './duration.js';
 import { coreV1Schemas } from './generated/core-v1-schemas.js';
 
 /** The serving runtime's own defaults: the CRD's batching defaults are the same numbers, from one place. */
@@ -332,12 +333,369 @@ export const RuntimeSpec = Type.Object(
   },
 );
 
+const duration = (description: string, dflt?: string) =>
+  Type.String({
+    description: dflt === undefined ? description : `${description} Default: ${dflt}.`,
+    pattern: durationPattern,
+    maxLength: 32,
+    ...(dflt === undefined ? {} : { default: dflt }),
+  });
+
+export const RolloutStep = Type.Object(
+  {
+    setWeight: Type.Optional(
+      Type.Integer({
+        description: 'Send this percent of traffic to the canary, then go on to the next step at once.',
+        minimum: 0,
+        maximum: 100,
+        format: 'int32',
+      }),
+    ),
+    pause: Type.Optional(
+      Type.Object(
+        {
+          duration: Type.Optional(
+            duration('How long to stay at the current weight. Without it, the rollout waits for a promote.'),
+          ),
+        },
+        {
+          description:
+            'Stay at the current weight for a while, or until promoted (kubectl modelship promote).',
+        },
+      ),
+    ),
+    analysis: Type.Optional(
+      Type.Object(
+        {
+          duration: duration('How long the canary is judged at the current weight before the next step.'),
+        },
+        {
+          description:
+            'Judge the canary at the current weight for a while: the next step comes only after at least one passing verdict and the whole duration.',
+        },
+      ),
+    ),
+  },
+  {
+    description: 'One step of a canary rollout: exactly one of setWeight, pause and analysis.',
+    ...cel({
+      rule: '(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + (has(self.analysis) ? 1 : 0) == 1',
+      message: 'a step sets exactly one of setWeight, pause and analysis',
+    }),
+  },
+);
+
+/** The steps a Canary rollout takes when the spec names none. */
+export const defaultCanarySteps: Static<typeof RolloutStep>[] = [
+  { setWeight: 10 },
+  { analysis: { duration: '30s' } },
+  { setWeight: 25 },
+  { analysis: { duration: '30s' } },
+  { setWeight: 50 },
+  { analysis: { duration: '30s' } },
+];
+
+export const RolloutSpec = Type.Object(
+  {
+    strategy: Type.Optional(
+      Type.Union([Type.Literal('BlueGreen'), Type.Literal('Canary')], {
+        description:
+          'BlueGreen: a new revision takes all traffic in one step once every replica is ready (the old one keeps serving until then). Canary: it takes traffic in steps, judged on live metrics against the stable version, and is rolled back automatically when it misbehaves. Default: BlueGreen.',
+        default: 'BlueGreen',
+      }),
+    ),
+    steps: Type.Optional(
+      Type.Array(RolloutStep, {
+        description:
+          'Steps of a Canary rollout, in order; after the last one the canary becomes the stable version. Default: setWeight 10, analysis 30s, setWeight 25, analysis 30s, setWeight 50, analysis 30s.',
+        maxItems: 32,
+        ...cel({
+          rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()',
+          message: 'the setWeight steps must not decrease',
+        }),
+      }),
+    ),
+    revisionHistoryLimit: Type.Optional(
+      Type.Integer({
+        description:
+          'Earlier stable revisions kept (as Deployments scaled to warmReplicas) so that undo is a scale-up and a switch. Default: 2.',
+        minimum: 0,
+        maximum: 10,
+        default: 2,
+        format: 'int32',
+      }),
+    ),
+    warmReplicas: Type.Optional(
+      Type.Integer({
+        description:
+          'Replicas each kept earlier revision keeps running, so that undo needs no model load at all. Default: 0.',
+        minimum: 0,
+        maximum: 10,
+        default: 0,
+        format: 'int32',
+      }),
+    ),
+  },
+  {
+    description: 'How a new revision reaches users.',
+    ...cel({
+      rule: "!has(self.steps) || self.strategy == 'Canary'",
+      message: 'steps are only for strategy Canary',
+      fieldPath: '.steps',
+    }),
+  },
+);
+
+export const AnalysisMetric = Type.Object(
+  {
+    name: Type.Union([Type.Literal('errorRate'), Type.Literal('latencyP99')], {
+      description:
+        'errorRate: the fraction of requests that failed (5xx, or no answer at all). latencyP99: the 99th percentile of request duration, in milliseconds.',
+    }),
+    max: Type.Optional(
+      Type.Number({
+        description:
+          'The most the canary may reach: a fraction for errorRate (0.01 = 1 %), milliseconds for latencyP99.',
+        minimum: 0,
+      }),
+    ),
+    relativeToStable: Type.Optional(
+      Type.Number({
+        description:
+          "The most the canary may exceed the stable version's value by, over the same window: a fraction for errorRate, milliseconds for latencyP99.",
+        minimum: 0,
+      }),
+    ),
+    minSamples: Type.Optional(
+      Type.Integer({
+        description:
+          'Requests needed in the window before this metric gives a verdict. Default: spec.analysis.minSamples.',
+        minimum: 1,
+        format: 'int32',
+      }),
+    ),
+  },
+  {
+    description: 'A metric the canary is judged on.',
+    ...cel({
+      rule: 'has(self.max) != has(self.relativeToStable)',
+      message: 'a metric sets exactly one of max (absolute) and relativeToStable',
+    }),
+  },
+);
+
+export const AnalysisSpec = Type.Object(
+  {
+    interval: Type.Optional(duration('How often the canary is judged.', '5s')),
+    window: Type.Optional(
+      duration(
+        'The span of traffic each judgement looks at: rates and percentiles over the last window (like a PromQL range).',
+        '30s',
+      ),
+    ),
+    metrics: Type.Optional(
+      Type.Array(AnalysisMetric, {
+        description: 'What the canary is judged on. Default: errorRate at most 1 % above the stable version.',
+        maxItems: 8,
+        default: [{ name: 'errorRate', relativeToStable: 0.01 }],
+      }),
+    ),
+    minSamples: Type.Optional(
+      Type.Integer({
+        description:
+          'Requests a revision must have served in the window before a metric gives a verdict. Default: 20.',
+        minimum: 1,
+        default: 20,
+        format: 'int32',
+      }),
+    ),
+    failureLimit: Type.Optional(
+      Type.Integer({
+        description:
+          'Failed judgements tolerated; one more rolls the canary back. 0 rolls back at the first failure. Default: 0.',
+        minimum: 0,
+        maximum: 100,
+        default: 0,
+        format: 'int32',
+      }),
+    ),
+    noData: Type.Optional(
+      Type.Object(
+        {
+          policy: Type.Optional(
+            Type.Union([Type.Literal('Wait'), Type.Literal('Fail'), Type.Literal('Pass')], {
+              description:
+                'What a judgement without enough data means. Wait: nothing until timeout, then a failure. Fail: a failure. Pass: a pass (a canary that gets no traffic is promoted). Default: Wait.',
+              default: 'Wait',
+            }),
+          ),
+          timeout: Type.Optional(duration('How long Wait waits for data before the canary fails.', '2m')),
+        },
+        { description: 'When the canary gets too little traffic to judge.', default: {} },
+      ),
+    ),
+    prometheus: Type.Optional(
+      Type.Object(
+        {
+          address: Type.String({
+            description:
+              'Base URL of the Prometheus HTTP API, for example http://prometheus.monitoring:9090.',
+            minLength: 1,
+            maxLength: 512,
+            ...cel({ rule: "self.matches('^https?://.+')", message: 'must be an http:// or https:// URL' }),
+          }),
+          queries: Type.Optional(
+            Type.Object(
+              {
+                requests: Type.Optional(
+                  Type.String({
+                    description: 'PromQL: the requests a revision served in the window.',
+                    maxLength: 4096,
+                  }),
+                ),
+                errorRate: Type.Optional(
+                  Type.String({ description: 'PromQL: the fraction of them that failed.', maxLength: 4096 }),
+                ),
+                latencyP99: Type.Optional(
+                  Type.String({
+                    description: 'PromQL: their 99th percentile duration, in milliseconds.',
+                    maxLength: 4096,
+                  }),
+                ),
+              },
+              {
+                description:
+                  'Your own PromQL instead of the built-in queries, per measurement. Variables: {{namespace}}, {{name}} (the ModelDeployment), {{revision}} and {{window}} (e.g. 30s). Each query must return one number.',
+              },
+            ),
+          ),
+        },
+        {
+          description:
+            "Judge on a Prometheus instead of the operator's own scraping of the pods. The queries use the pods' modelship_ metrics, by namespace and revision label.",
+        },
+      ),
+    ),
+  },
+  { description: 'How a canary is judged (strategy Canary). Every field has a default.' },
+);
+
+export const HeaderMatch = Type.Object(
+  {
+    header: Type.String({
+      description: 'HTTP header name, for example x-model-version.',
+      minLength: 1,
+      maxLength: 128,
+      ...cel({
+        rule: "self.matches('^[A-Za-z0-9!#$%&\\'*+.^_`|~-]+$')",
+        message: 'must be an HTTP header name',
+      }),
+    }),
+    value: Type.String({
+      description: 'The exact value that sends a request to the canary.',
+      maxLength: 256,
+    }),
+  },
+  { description: 'Requests carrying this header value go to the canary whatever the weight.' },
+);
+
+export const ParentReference = Type.Object(
+  {
+    name: Type.String({ description: 'Name of the Gateway.', minLength: 1, maxLength: 253 }),
+    namespace: Type.Optional(
+      Type.String({ description: "The Gateway's namespace. Default: the ModelDeployment's.", maxLength: 63 }),
+    ),
+    sectionName: Type.Optional(Type.String({ description: 'A listener of the Gateway.', maxLength: 253 })),
+  },
+  { description: 'A Gateway the HTTPRoute attaches to (Gateway API parentRef).' },
+);
+
+export const TrafficSpec = Type.Object(
+  {
+    provider: Type.Optional(
+      Type.Union([Type.Literal('Router'), Type.Literal('GatewayAPI'), Type.Literal('Istio')], {
+        description:
+          "What splits traffic between revisions. Router: Modelship's own router in front of the revisions, behind the <name> Service (works in any cluster). GatewayAPI: an HTTPRoute with weighted backendRefs to the per-revision Services. Istio: a VirtualService with weighted routes. Default: Router.",
+        default: 'Router',
+      }),
+    ),
+    match: Type.Optional(
+      Type.Array(HeaderMatch, {
+        description: 'Requests matching any of these go to the canary, whatever its weight.',
+        maxItems: 8,
+      }),
+    ),
+    gatewayAPI: Type.Optional(
+      Type.Object(
+        {
+          parentRefs: Type.Array(ParentReference, {
+            minItems: 1,
+            maxItems: 8,
+            description: 'The Gateways to attach to.',
+          }),
+          hostnames: Type.Optional(
+            Type.Array(Type.String({ maxLength: 253 }), {
+              description: 'Hostnames the route serves.',
+              maxItems: 16,
+            }),
+          ),
+        },
+        { description: 'The HTTPRoute of provider GatewayAPI.' },
+      ),
+    ),
+    istio: Type.Optional(
+      Type.Object(
+        {
+          hosts: Type.Optional(
+            Type.Array(Type.String({ maxLength: 253 }), {
+              description: "Hosts of the VirtualService. Default: the <name> Service's cluster name.",
+              maxItems: 16,
+            }),
+          ),
+          gateways: Type.Optional(
+            Type.Array(Type.String({ maxLength: 253 }), {
+              description: 'Istio Gateways the routes apply to (mesh when empty).',
+              maxItems: 16,
+            }),
+          ),
+        },
+        { description: 'The VirtualService of provider Istio.' },
+      ),
+    ),
+  },
+  {
+    description: 'How traffic is split between the stable version and a canary.',
+    ...cel(
+      {
+        rule: "has(self.provider) && self.provider == 'GatewayAPI' ? has(self.gatewayAPI) : !has(self.gatewayAPI)",
+        message: 'gatewayAPI (with parentRefs) is set exactly when the provider is GatewayAPI',
+        fieldPath: '.gatewayAPI',
+      },
+      {
+        rule: "has(self.provider) && self.provider == 'Istio' || !has(self.istio)",
+        message: 'istio is only for provider Istio',
+        fieldPath: '.istio',
+      },
+    ),
+  },
+);
+
 export const ModelDeploymentSpec = Type.Object(
   {
     model: ModelSpec,
     runtime: Type.Optional(RuntimeSpec),
+    rollout: Type.Optional(RolloutSpec),
+    analysis: Type.Optional(AnalysisSpec),
+    traffic: Type.Optional(TrafficSpec),
   },
-  { description: 'What to serve and how.' },
+  {
+    description: 'What to serve and how.',
+    ...cel({
+      rule: "!has(self.analysis) || has(self.rollout) && has(self.rollout.strategy) && self.rollout.strategy == 'Canary'",
+      message: 'analysis is only for rollout.strategy Canary',
+      fieldPath: '.analysis',
+    }),
+  },
 );
 
 export const Condition = Type.Object(
@@ -391,14 +749,132 @@ export const Phase = Type.Union(
   [
     Type.Literal('Pending'),
     Type.Literal('Progressing'),
+    Type.Literal('Paused'),
     Type.Literal('Ready'),
+    Type.Literal('RolledBack'),
     Type.Literal('Degraded'),
     Type.Literal('Failed'),
   ],
   {
     description:
-      'Summary of the state. Pending: nothing serves yet. Progressing: a new revision is starting. Ready: the desired revision serves. Degraded: serving, but something failed (see conditions). Failed: nothing can serve.',
+      'Summary of the state. Pending: nothing serves yet. Progressing: a new revision is starting or a canary is in progress. Paused: a canary waits for a promote. Ready: the desired revision serves. RolledBack: the desired revision was rolled back (automatically, by abort or by undo) and the previous one serves; a new version or a retry starts again. Degraded: serving, but something failed (see conditions). Failed: nothing can serve.',
   },
+);
+
+const timestamp = (description: string) => Type.String({ description, format: 'date-time' });
+
+export const MetricValue = Type.Object(
+  {
+    metric: Type.String({ description: 'The metric: errorRate or latencyP99.' }),
+    verdict: Type.Union([Type.Literal('Pass'), Type.Literal('Fail'), Type.Literal('NoData')], {
+      description: 'What the last judgement made of it.',
+    }),
+    canary: Type.Optional(Type.Number({ description: "The canary's value over the window." })),
+    stable: Type.Optional(Type.Number({ description: "The stable version's value over the same window." })),
+    limit: Type.Optional(Type.Number({ description: 'The most the canary was allowed.' })),
+    samples: Type.Integer({
+      description: 'Requests the canary served in the window.',
+      minimum: 0,
+      format: 'int64',
+    }),
+  },
+  { description: 'One metric of the last judgement.' },
+);
+
+export const AnalysisStatus = Type.Object(
+  {
+    verdict: Type.Union(
+      [Type.Literal('Pending'), Type.Literal('Pass'), Type.Literal('Fail'), Type.Literal('NoData')],
+      {
+        description: 'The last judgement: Pending before the first, then Pass, Fail or NoData.',
+      },
+    ),
+    failures: Type.Integer({
+      description: 'Failed judgements so far in this rollout.',
+      minimum: 0,
+      format: 'int32',
+    }),
+    evaluatedAt: Type.Optional(timestamp('When the canary was last judged.')),
+    noDataSince: Type.Optional(timestamp('Since when judgements have lacked data (noData policy Wait).')),
+    passedAt: Type.Optional(timestamp('When the canary last passed during the current step.')),
+    lastValues: Type.Optional(
+      Type.Array(MetricValue, { description: 'Each metric of the last judgement.', maxItems: 8 }),
+    ),
+  },
+  { description: 'How the canary is being judged.' },
+);
+
+export const CanaryStatus = Type.Object(
+  {
+    ...RevisionStatus.properties,
+    step: Type.Integer({
+      description:
+        'Index of the rollout step the canary is at (0-based; equal to the number of steps when promoting).',
+      minimum: 0,
+      format: 'int32',
+    }),
+    steps: Type.Integer({ description: 'Number of steps of this rollout.', minimum: 0, format: 'int32' }),
+    startedAt: timestamp('When this canary started.'),
+    stepStartedAt: Type.Optional(
+      timestamp('When the current step started (after the canary became available).'),
+    ),
+    pausedAt: Type.Optional(timestamp('When the canary was paused (by a pause step or by a user).')),
+    pausedBy: Type.Optional(Type.String({ description: 'Who paused it: step or user.' })),
+    analysis: AnalysisStatus,
+  },
+  { description: 'The canary: a new revision taking part of the traffic while it is judged.' },
+);
+
+export const RolloutRecord = Type.Object(
+  {
+    revision: Type.String({ description: 'The revision that was rolled out.' }),
+    version: Type.String({ description: 'Its model version.' }),
+    outcome: Type.Union(
+      [
+        Type.Literal('Promoted'),
+        Type.Literal('RolledBack'),
+        Type.Literal('Superseded'),
+        Type.Literal('Undone'),
+      ],
+      {
+        description:
+          'Promoted: it became the stable version. RolledBack: analysis, a failure or an abort sent it back. Superseded: the spec changed before it finished. Undone: a user went back to an earlier revision.',
+      },
+    ),
+    reason: Type.String({ description: 'Why, in words.', maxLength: 1024 }),
+    startedAt: timestamp('When the rollout started.'),
+    finishedAt: timestamp('When it ended.'),
+  },
+  { description: 'One finished rollout.' },
+);
+
+export const RejectedRevision = Type.Object(
+  {
+    revision: Type.String({ description: 'The revision that may not serve.' }),
+    version: Type.String({ description: 'Its model version.' }),
+    reason: Type.String({ description: 'Why it was rolled back.', maxLength: 1024 }),
+    at: timestamp('When.'),
+    fallback: Type.Object(
+      {
+        revision: Type.String({ description: 'The revision that serves instead.' }),
+        version: Type.String({ description: 'Its model version.' }),
+      },
+      { description: 'The revision that serves instead.' },
+    ),
+  },
+  {
+    description:
+      'The revision the spec asks for, rolled back: it does not serve again until the spec names another revision or a retry is requested.',
+  },
+);
+
+export const HandledRequest = Type.Object(
+  {
+    id: Type.String({ description: 'The id of the request (from the modelship.dev/request annotation).' }),
+    action: Type.String({ description: 'What was asked: promote, abort, retry, undo, pause or resume.' }),
+    result: Type.String({ description: 'What was done, or why nothing was.', maxLength: 1024 }),
+  },
+  { description: 'The last request made through the modelship.dev/request annotation (kubectl modelship).' },
 );
 
 export const ModelDeploymentStatus = Type.Object(
@@ -421,7 +897,12 @@ export const ModelDeploymentStatus = Type.Object(
       }),
     ),
     stable: Type.Optional(RevisionStatus),
-    canary: Type.Optional(RevisionStatus),
+    canary: Type.Optional(CanaryStatus),
+    rejected: Type.Optional(RejectedRevision),
+    history: Type.Optional(
+      Type.Array(RolloutRecord, { description: 'The last rollouts, newest first.', maxItems: 10 }),
+    ),
+    lastRequest: Type.Optional(HandledRequest),
     url: Type.Optional(
       Type.String({ description: "In-cluster URL of the model's Open Inference Protocol (V2) endpoint." }),
     ),
@@ -433,6 +914,15 @@ export type ModelDeploymentSpec = Static<typeof ModelDeploymentSpec>;
 export type ModelDeploymentStatus = Static<typeof ModelDeploymentStatus>;
 export type Condition = Static<typeof Condition>;
 export type RevisionStatus = Static<typeof RevisionStatus>;
+export type CanaryStatus = Static<typeof CanaryStatus>;
+export type AnalysisStatus = Static<typeof AnalysisStatus>;
+export type RolloutRecord = Static<typeof RolloutRecord>;
+export type RejectedRevision = Static<typeof RejectedRevision>;
+export type HandledRequest = Static<typeof HandledRequest>;
+export type RolloutSpec = Static<typeof RolloutSpec>;
+export type RolloutStep = Static<typeof RolloutStep>;
+export type AnalysisSpec = Static<typeof AnalysisSpec>;
+export type TrafficSpec = Static<typeof TrafficSpec>;
 export type Phase = Static<typeof Phase>;
 export type RuntimeSpec = Static<typeof RuntimeSpec>;
 export type ModelSpec = Static<typeof ModelSpec>;
@@ -463,4 +953,18 @@ export const objectRules: CelRule[] = [
  */
 export function withDefaults(spec: ModelDeploymentSpec): ModelDeploymentSpec {
   return Value.Default(ModelDeploymentSpec, structuredClone(spec)) as ModelDeploymentSpec;
+}
+
+/** The analysis settings with every default filled in, also when spec.analysis is absent (strategy Canary). */
+export function analysisWithDefaults(a: AnalysisSpec | undefined): Required<AnalysisSpec> & {
+  noData: { policy: 'Wait' | 'Fail' | 'Pass'; timeout: string };
+} {
+  return Value.Default(AnalysisSpec, structuredClone(a ?? {})) as never;
+}
+
+/** The rollout settings with every default filled in, also when spec.rollout is absent (BlueGreen). */
+export function rolloutWithDefaults(
+  r: RolloutSpec | undefined,
+): Required<Omit<RolloutSpec, 'steps'>> & RolloutSpec {
+  return Value.Default(RolloutSpec, structuredClone(r ?? {})) as never;
 }

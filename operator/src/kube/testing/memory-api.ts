@@ -8,7 +8,7 @@ import { FakeApi } from './fake-api.js';
 
 /** One request the operator made, as the API server's audit log would show it. */
 export interface Request {
-  verb: 'apply' | 'apply-dry-run' | 'delete' | 'patch-status' | 'create-event' | 'patch-event';
+  verb: 'apply' | 'apply-dry-run' | 'delete' | 'patch-status' | 'scale' | 'create-event' | 'patch-event';
   kind: string;
   namespace?: string;
   name: string;
@@ -137,6 +137,22 @@ export class MemoryApi implements KubeWriter {
         'Conflict',
       );
     this.store(kind).upsert({ ...existing, status: wire(status) });
+  }
+
+  async scale(obj: KubernetesObject, replicas: number): Promise<void> {
+    const kind = this.kinds.of(obj);
+    const { namespace = '', name = '' } = obj.metadata ?? {};
+    this.request({ verb: 'scale', kind: kind.kind, namespace, name });
+    const existing = this.get<Obj>(kind, namespace, name);
+    if (!existing) throw new KubeApiError(404, `${kind.plural} "${name}" not found`, 'NotFound');
+    const spec = (existing.spec ?? {}) as Record<string, unknown>;
+    if (spec.replicas === replicas) return;
+    const generation = (existing.metadata?.generation ?? 1) + 1;
+    this.store(kind).upsert({
+      ...existing,
+      metadata: { ...existing.metadata, generation },
+      spec: { ...spec, replicas },
+    });
   }
 
   async createEvent(event: CoreV1Event): Promise<void> {

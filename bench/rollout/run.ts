@@ -1,0 +1,466 @@
+/**
+ * `make bench-rollout`: how fast a bad canary is off traffic, and what the router costs.
+ *
+ * 1. Router overhead (no cluster): a real model server, then the same server behind a real router (`route
+ *    --routes-file`), with the Go load generator of bench/server, JSON one-row requests to the tabular model, at 1, 8
+ *    and 64 connections. The server runs on CPU 0; the router, when there is one, and the load generator share CPU 1
+ *    (a router pod has cores of its own in a cluster; here the load generator pays for the router's).
+ * 2. Time from fault to 0 % weight (a local cluster with a real node, started and stopped here): a ModelDeployment
+ *    serving the iris model under constant load from 4 clients gets a new version whose model fails on real inputs,
+ *    rolled out as a canary. Measured per run: from the first failed request the clients saw to the operator's
+ *    rollback decision (status.rejected.at) and to the last failed request (the router has the new table), and the
+ *    failed requests. Default settings (interval 5 s, window 30 s, minSamples 20, failureLimit 0), then tuned ones.
+ *    Flagger's and Argo Rollouts' windows are computed from their documented defaults, for comparison.
+ * Prints a table and writes bench/results/rollout-<time>.json. BENCH_SECONDS (default 5) per overhead point;
+ * BENCH_ROLLBACK_RUNS (default 3) runs per setting.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import yaml from 'js-yaml';
+import { launchCluster } from '../../cluster/src/launcher.js';
+import { benchTabularModel, faultyIrisModel, irisModel } from '../../test/fixtures/onnx/models.js';
+import type { ModelDeployment } from '../../operator/src/api/v1alpha1/schema.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const RUNS = Number(process.env.BENCH_ROLLBACK_RUNS ?? 3);
+const run = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), 'modelship-bench-rollout-'));
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+const pinned = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return cpus().length >= 2;
+  } catch {
+    return false;
+  }
+})();
+const onCpu = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
+  pinned ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+// ---- 1. router overhead -------------------------------------------------------------------------------------------
+
+async function spawnReady(
+  cpu: number,
+  args: string[],
+  env: Record<string, string>,
+  url: string,
+): Promise<ChildProcess> {
+  const [cmd, full] = onCpu(cpu, process.execPath, [
+    '--import',
+    'tsx',
+    join(ROOT, 'server-image/src/cli.ts'),
+    ...args,
+  ]);
+  const child = spawn(cmd, full, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.add(child);
+  for (let i = 0; i < 600; i++) {
+    if (
+      await fetch(url).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${args[0]} never became ready`);
+}
+
+async function load(loadgen: string, url: string, body: string, connections: number, pid: number) {
+  const [cmd, args] = onCpu(1, loadgen, [
+    '-url',
+    url,
+    '-body',
+    body,
+    '-c',
+    String(connections),
+    '-d',
+    `${SECONDS}s`,
+    '-warmup',
+    '1s',
+    '-pid',
+    String(pid),
+  ]);
+  const { stdout } = await run(cmd, args, { encoding: 'utf8', env: { ...process.env, GOMAXPROCS: '1' } });
+  const r = JSON.parse(stdout) as { requestsPerSecond: number; p50Ms: number; p99Ms: number; errors: number };
+  return { rps: r.requestsPerSecond, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors };
+}
+
+async function routerOverhead() {
+  const loadgen = join(work, 'loadgen');
+  execFileSync('go', ['build', '-o', loadgen, '.'], {
+    cwd: join(ROOT, 'bench/server/loadgen'),
+    stdio: 'inherit',
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+  const model = join(work, 'tabular.onnx');
+  writeFileSync(model, benchTabularModel());
+  const body = join(work, 'body.json');
+  writeFileSync(
+    body,
+    JSON.stringify({
+      inputs: [
+        {
+          name: 'features',
+          shape: [1, 30],
+          datatype: 'FP32',
+          data: Array.from({ length: 30 }, (_, i) => Math.sin(i)),
+        },
+      ],
+    }),
+  );
+  const [serverPort, routerPort] = [18081, 18082];
+  const server = await spawnReady(
+    0,
+    ['serve'],
+    {
+      MODELSHIP_MODEL_NAME: 'tabular',
+      MODELSHIP_MODEL_URI: model,
+      MODELSHIP_HOST: '127.0.0.1',
+      MODELSHIP_PORT: String(serverPort),
+      MODELSHIP_METRICS_PORT: '0',
+      MODELSHIP_INTRA_OP_THREADS: '1',
+      MODELSHIP_MAX_BATCH_SIZE: '64',
+      MODELSHIP_LOG_LEVEL: 'warn',
+    },
+    `http://127.0.0.1:${serverPort}/v2/health/ready`,
+  );
+  const routes = join(work, 'routes.json');
+  writeFileSync(
+    routes,
+    JSON.stringify({
+      backends: [{ revision: 'r1', url: `http://127.0.0.1:${serverPort}`, weight: 100 }],
+      matches: [],
+    }),
+  );
+  const router = await spawnReady(
+    1,
+    [
+      'route',
+      '--routes-file',
+      routes,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(routerPort),
+      '--metrics-port',
+      '0',
+      '--log-level',
+      'warn',
+    ],
+    {},
+    `http://127.0.0.1:${routerPort}/healthz/ready`,
+  );
+  const points = [];
+  for (const c of [1, 8, 64]) {
+    const direct = await load(
+      loadgen,
+      `http://127.0.0.1:${serverPort}/v2/models/tabular/infer`,
+      body,
+      c,
+      server.pid!,
+    );
+    const routed = await load(
+      loadgen,
+      `http://127.0.0.1:${routerPort}/v2/models/tabular/infer`,
+      body,
+      c,
+      router.pid!,
+    );
+    points.push({
+      connections: c,
+      direct,
+      routed,
+      throughputRatio: routed.rps / direct.rps,
+      addedP50Ms: routed.p50Ms - direct.p50Ms,
+    });
+  }
+  for (const c of [router, server]) c.kill('SIGTERM');
+  return points;
+}
+
+// ---- 2. time from fault to 0 % weight ---------------------------------------------------------------------------
+
+interface Setting {
+  name: string;
+  analysis: object;
+}
+
+const settings: Setting[] = [
+  { name: 'default', analysis: {} },
+  { name: 'tuned', analysis: { interval: '1s', window: '5s', minSamples: 10 } },
+];
+
+function post(url: string, agent: Agent): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      { method: 'POST', agent, timeout: 10_000, headers: { 'Content-Type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end(
+      JSON.stringify({
+        inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+    );
+  });
+}
+
+async function rollbackTimes() {
+  const { kubectlOk, installCrds, kubeConfig } = await import('../../test/support/cluster.js');
+  const { installRbac, operatorKubeconfig, startOperator } = await import('../../test/support/operator.js');
+  const cluster = await launchCluster({ mode: 'node', ownerPid: process.pid, ephemeral: true });
+  process.env.KUBECONFIG = cluster.kubeconfig;
+  const models = join(cluster.dir, 'models');
+  mkdirSync(models, { recursive: true, mode: 0o755 });
+  execFileSync('chmod', ['755', cluster.dir, models]);
+  writeFileSync(join(models, 'v1.onnx'), irisModel(), { mode: 0o644 });
+  writeFileSync(join(models, 'faulty.onnx'), faultyIrisModel(), { mode: 0o644 });
+  await installCrds();
+  await installRbac();
+  const operator = await startOperator({
+    kubeconfig: await operatorKubeconfig(),
+    args: ['--no-leader-elect', '--log-level=warn'],
+  });
+  const k8s = await import('@kubernetes/client-node');
+  const custom = kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+  const apply = (ns: string, docs: object[]) =>
+    kubectlOk(['apply', '-n', ns, '-f', '-'], docs.map((d) => yaml.dump(d)).join('---\n'));
+  const results: {
+    setting: string;
+    run: number;
+    toDecisionS: number;
+    toLastFailureS: number;
+    failed: number;
+    total: number;
+    reason: string;
+  }[] = [];
+  let n = 0;
+  for (const s of settings)
+    for (let r = 0; r < RUNS; r++) {
+      const ns = `bench-rollback-${n++}`;
+      await kubectlOk(['create', 'namespace', ns]);
+      await apply(ns, [
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: `${ns}-models` },
+          spec: {
+            capacity: { storage: '1Gi' },
+            accessModes: ['ReadOnlyMany'],
+            persistentVolumeReclaimPolicy: 'Retain',
+            storageClassName: 'bench',
+            hostPath: { path: models, type: 'Directory' },
+            claimRef: { namespace: ns, name: 'models' },
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'models' },
+          spec: {
+            accessModes: ['ReadOnlyMany'],
+            storageClassName: 'bench',
+            volumeName: `${ns}-models`,
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
+      ]);
+      const md = (version: string, file: string) => ({
+        apiVersion: 'modelship.dev/v1alpha1',
+        kind: 'ModelDeployment',
+        metadata: { name: 'iris' },
+        spec: {
+          model: { version, storageUri: `pvc://models/${file}` },
+          runtime: { replicas: 1 },
+          rollout: { strategy: 'Canary' },
+          analysis: s.analysis,
+        },
+      });
+      const get = async () =>
+        (await custom.getNamespacedCustomObject({
+          group: 'modelship.dev',
+          version: 'v1alpha1',
+          plural: 'modeldeployments',
+          namespace: ns,
+          name: 'iris',
+        })) as ModelDeployment;
+      await apply(ns, [md('1', 'v1.onnx')]);
+      const ip = await waitFor(async () => {
+        const m = await get();
+        if (m.status?.phase !== 'Ready') return undefined;
+        const svc = JSON.parse(await kubectlOk(['get', 'svc', 'iris', '-n', ns, '-o', 'json'])) as {
+          spec: { clusterIP: string; selector: Record<string, string> };
+        };
+        return svc.spec.selector['app.kubernetes.io/component'] === 'router' ? svc.spec.clusterIP : undefined;
+      });
+      const url = `http://${ip}/v2/models/iris/infer`;
+      await waitFor(async () => ((await post(url, new Agent())) === 200 ? true : undefined));
+      // Constant load from 4 clients, each failure stamped.
+      const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+      let running = true;
+      let total = 0;
+      const failures: number[] = [];
+      const loops = Array.from({ length: 4 }, async () => {
+        while (running) {
+          const status = await post(url, agent);
+          total++;
+          if (status !== 200) failures.push(Date.now());
+        }
+      });
+      await new Promise((res) => setTimeout(res, 3000));
+      await apply(ns, [md('2', 'faulty.onnx')]);
+      const rolledBack = await waitFor(async () => {
+        const m = await get();
+        return m.status?.phase === 'RolledBack' ? m : undefined;
+      }, 300_000);
+      await new Promise((res) => setTimeout(res, 5000));
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+      const first = failures[0] ?? NaN;
+      results.push({
+        setting: s.name,
+        run: r + 1,
+        toDecisionS: (Date.parse(rolledBack.status!.rejected!.at) - first) / 1000,
+        toLastFailureS: ((failures.at(-1) ?? NaN) - first) / 1000,
+        failed: failures.length,
+        total,
+        reason: rolledBack.status!.rejected!.reason,
+      });
+      process.stderr.write(`rollback ${s.name} #${r + 1}: ${JSON.stringify(results.at(-1))}\n`);
+      await kubectlOk(['delete', 'namespace', ns, '--wait=false']);
+    }
+  await operator.stop();
+  return results;
+}
+
+async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+// ---- report -------------------------------------------------------------------------------------------------------
+
+const overhead = await routerOverhead();
+const rollbacks = await rollbackTimes();
+const table = (rows: string[][]) => {
+  const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((x, c) => x.padEnd(w[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+};
+console.log('\nRouter overhead (tabular model, JSON, one row per request)');
+console.log(
+  table([
+    [
+      'conns',
+      'direct req/s',
+      'routed req/s',
+      'ratio',
+      'direct p50',
+      'routed p50',
+      '+p50 ms',
+      'direct p99',
+      'routed p99',
+      'errors',
+    ],
+    ...overhead.map((p) => [
+      String(p.connections),
+      p.direct.rps.toFixed(0),
+      p.routed.rps.toFixed(0),
+      p.throughputRatio.toFixed(2),
+      p.direct.p50Ms.toFixed(2),
+      p.routed.p50Ms.toFixed(2),
+      p.addedP50Ms.toFixed(2),
+      p.direct.p99Ms.toFixed(2),
+      p.routed.p99Ms.toFixed(2),
+      String(p.direct.errors + p.routed.errors),
+    ]),
+  ]),
+);
+console.log('\nTime from the first failed request to the rollback (iris canary at 10 %, 4 clients)');
+console.log(
+  table([
+    [
+      'setting',
+      'runs',
+      'to decision s (median)',
+      'to last failure s (median)',
+      'failed requests (median)',
+      'of requests',
+    ],
+    ...settings.map((s) => {
+      const rs = rollbacks.filter((r) => r.setting === s.name);
+      return [
+        s.name,
+        String(rs.length),
+        median(rs.map((r) => r.toDecisionS)).toFixed(1),
+        median(rs.map((r) => r.toLastFailureS)).toFixed(1),
+        String(median(rs.map((r) => r.failed))),
+        String(median(rs.map((r) => r.total))),
+      ];
+    }),
+  ]),
+);
+console.log(
+  '\nFor comparison, the detection windows of the anchors with their documented defaults (computed, not run):',
+);
+console.log('  Flagger: analysis.interval 1m × threshold 5 failed checks => rollback after about 5 minutes');
+console.log(
+  '  Argo Rollouts: an AnalysisRun measures every interval (5m in the documented examples); failureLimit 0 fails on the first failed measurement => up to 5 minutes',
+);
+const goals = [
+  {
+    goal: 'router: p50 at most +0.3 ms at 1 connection',
+    met: overhead[0]!.addedP50Ms <= 0.3,
+    value: `${overhead[0]!.addedP50Ms.toFixed(2)} ms`,
+  },
+  {
+    goal: 'router: at least 90 % of direct throughput at 64 connections',
+    met: overhead[2]!.throughputRatio >= 0.9,
+    value: overhead[2]!.throughputRatio.toFixed(2),
+  },
+  {
+    goal: 'default settings: off traffic within 15 s of the first failure',
+    met: median(rollbacks.filter((r) => r.setting === 'default').map((r) => r.toLastFailureS)) <= 15,
+    value: `${median(rollbacks.filter((r) => r.setting === 'default').map((r) => r.toLastFailureS)).toFixed(1)} s`,
+  },
+];
+console.log('\nGoals:');
+for (const g of goals) console.log(`  ${g.met ? 'MET    ' : 'NOT MET'}  ${g.goal}: ${g.value}`);
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+const out = join(ROOT, 'bench/results', `rollout-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(out, JSON.stringify({ pinned, overhead, rollbacks, goals }, null, 2));
+console.log(`\nwritten: ${out}`);
+process.exit(0);

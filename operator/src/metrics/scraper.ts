@@ -1,0 +1,83 @@
+/**
+ * The built-in metric source: the operator scrapes the router's pods (or, without a router, the revisions' own pods)
+ * over HTTP and keeps per-revision totals in memory, so no Prometheus is needed and a verdict is possible one
+ * interval after a canary starts taking traffic. I/O at the edge; the arithmetic is traffic.ts'.
+ */
+import type { Clock } from '../kube/clock.js';
+import { parseExposition, type Sample } from './exposition.js';
+import { measurementsOf, type Measurements } from './measurements.js';
+import { TrafficTotals, type RevisionCounters } from './traffic.js';
+
+export interface ScrapeTarget {
+  /** Stable id of the target (the pod's name): its counters are tracked across scrapes. */
+  id: string;
+  url: string;
+}
+
+export type ReadingsOf = (samples: Sample[]) => Map<string, RevisionCounters>;
+
+/** Fetches a target's exposition text; rejects when it cannot. */
+export type FetchText = (url: string, timeoutMs: number) => Promise<string>;
+
+export const fetchText: FetchText = async (url, timeoutMs) => {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.text();
+};
+
+/** Scrapes closer together than this are skipped: many reconciles in a burst make one scrape. */
+const minScrapeGapMs = 1000;
+const scrapeTimeoutMs = 2000;
+
+export class Scraper {
+  private readonly byKey = new Map<string, { totals: TrafficTotals; lastAt: number; keepMs: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly fetch: FetchText = fetchText,
+  ) {}
+
+  /**
+   * Scrapes every target of `key` (a ModelDeployment) and adds what they report to its totals. A target that does
+   * not answer is left out of this scrape (a crashed pod): its counters start from a new baseline when it is back.
+   */
+  async observe(key: string, targets: ScrapeTarget[], readingsOf: ReadingsOf, keepMs: number): Promise<void> {
+    const now = this.clock.now();
+    let entry = this.byKey.get(key);
+    if (entry && now - entry.lastAt < minScrapeGapMs) return;
+    if (!entry || entry.keepMs < keepMs) {
+      entry = { totals: entry?.totals ?? new TrafficTotals(keepMs), lastAt: -Infinity, keepMs };
+      this.byKey.set(key, entry);
+    }
+    entry.lastAt = now;
+    const answers = await Promise.all(
+      targets.map(async (t) => {
+        try {
+          return [t.id, readingsOf(parseExposition(await this.fetch(t.url, scrapeTimeoutMs)))] as const;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    entry.totals.record(now, new Map(answers.filter((a) => a !== undefined)));
+  }
+
+  /** Each revision's measurements over the last `windowMs` (no data until two scrapes). */
+  measure(key: string, revisions: string[], windowMs: number): Record<string, Measurements> {
+    const entry = this.byKey.get(key);
+    const now = this.clock.now();
+    return Object.fromEntries(
+      revisions.map((r) => [r, measurementsOf(entry?.totals.window(r, windowMs, now))]),
+    );
+  }
+
+  /** Drops what is kept for a ModelDeployment (deleted, or no canary any more). */
+  forget(key: string): void {
+    this.byKey.delete(key);
+  }
+
+  /** ModelDeployments with scrape history (for tests and memory checks). */
+  size(): number {
+    return this.byKey.size;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * What `kubectl modelship status` and `history` print, from a ModelDeployment as the API server returns it. Pure.
+ */
+import { withDefaults, type ModelDeployment } from '../api/v1alpha1/schema.js';
+import { rolloutPlan, type Step } from '../rollout/plan.js';
+
+const pad = (rows: string[][]): string => {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+};
+
+function stepText(s: Step): string {
+  if (s.kind === 'setWeight') return `setWeight ${s.weight}`;
+  if (s.kind === 'pause') return s.ms === undefined ? 'pause (until promoted)' : `pause ${s.ms / 1000}s`;
+  return `analysis ${s.ms / 1000}s`;
+}
+
+const value = (metric: string, v: number | undefined): string =>
+  v === undefined ? '-' : metric === 'errorRate' ? `${(v * 100).toFixed(2)}%` : `${v.toFixed(1)}ms`;
+
+export function renderStatus(md: ModelDeployment): string {
+  const st = md.status ?? {};
+  const lines: string[] = [];
+  const plan = rolloutPlan(withDefaults(md.spec));
+  lines.push(`Name:       ${md.metadata.namespace}/${md.metadata.name}`);
+  lines.push(`Strategy:   ${plan.strategy}`);
+  lines.push(`Phase:      ${st.phase ?? 'unknown'}`);
+  if (st.stable)
+    lines.push(
+      `Stable:     revision ${st.stable.revision} (version ${st.stable.version}), ${st.stable.weight}% of traffic, ${st.stable.readyReplicas} ready`,
+    );
+  const c = st.canary;
+  if (c) {
+    lines.push(
+      `Canary:     revision ${c.revision} (version ${c.version}), ${c.weight}% of traffic, ${c.readyReplicas} ready${c.pausedAt ? `, PAUSED (${c.pausedBy})` : ''}`,
+    );
+    lines.push('Steps:');
+    plan.steps.forEach((s, i) => {
+      const mark = i < c.step ? '✔' : i === c.step ? '▶' : ' ';
+      lines.push(`  ${mark} ${String(i + 1).padStart(2)}. ${stepText(s)}`);
+    });
+    lines.push(`  ${c.step >= plan.steps.length ? '▶' : ' '}  —. promote`);
+    const a = c.analysis;
+    lines.push(
+      `Analysis:   ${a.verdict}, ${a.failures} failed judgement${a.failures === 1 ? '' : 's'}${a.evaluatedAt ? `, last at ${a.evaluatedAt}` : ''}`,
+    );
+    if (a.lastValues?.length)
+      lines.push(
+        pad([
+          ['  METRIC', 'CANARY', 'STABLE', 'LIMIT', 'REQUESTS', 'VERDICT'],
+          ...a.lastValues.map((v) => [
+            `  ${v.metric}`,
+            value(v.metric, v.canary),
+            value(v.metric, v.stable),
+            value(v.metric, v.limit),
+            String(v.samples),
+            v.verdict,
+          ]),
+        ]),
+      );
+  }
+  if (st.rejected)
+    lines.push(
+      `Rolled back: revision ${st.rejected.revision} (version ${st.rejected.version}): ${st.rejected.reason}`,
+    );
+  for (const cond of st.conditions ?? [])
+    lines.push(`${`${cond.type}:`.padEnd(12)}${cond.status} (${cond.reason}) ${cond.message}`);
+  if (st.lastRequest) lines.push(`Last request: ${st.lastRequest.action}: ${st.lastRequest.result}`);
+  if (st.history?.length) lines.push('History:', renderHistory(md, '  '));
+  return lines.join('\n');
+}
+
+export function renderHistory(md: ModelDeployment, indent = ''): string {
+  const h = md.status?.history ?? [];
+  if (h.length === 0) return `${indent}(no rollouts yet)`;
+  return pad([
+    [`${indent}REVISION`, 'VERSION', 'OUTCOME', 'FINISHED', 'REASON'],
+    ...h.map((r) => [`${indent}${r.revision}`, r.version, r.outcome, r.finishedAt, r.reason]),
+  ]);
+}

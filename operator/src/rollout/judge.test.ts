@@ -1,0 +1,111 @@
+import { describe, expect, it } from '@jest/globals';
+import { judge, overall, type MetricCheck, type Measurement, type Verdict } from './judge.js';
+
+const errorRate = (mode: MetricCheck['mode'], threshold: number, minSamples = 20): MetricCheck => ({
+  metric: 'errorRate',
+  mode,
+  threshold,
+  minSamples,
+});
+const latency = (mode: MetricCheck['mode'], threshold: number, minSamples = 20): MetricCheck => ({
+  metric: 'latencyP99',
+  mode,
+  threshold,
+  minSamples,
+});
+const m = (samples: number, value?: number): Measurement => ({ samples, value });
+
+describe('judge', () => {
+  const cases: [string, MetricCheck, Measurement, Measurement, Partial<Verdict>][] = [
+    [
+      'absolute error rate within',
+      errorRate('absolute', 0.05),
+      m(100, 0.01),
+      m(900, 0),
+      { verdict: 'Pass', limit: 0.05 },
+    ],
+    [
+      'absolute error rate at the limit passes',
+      errorRate('absolute', 0.05),
+      m(100, 0.05),
+      m(0),
+      { verdict: 'Pass' },
+    ],
+    [
+      'absolute error rate above',
+      errorRate('absolute', 0.05),
+      m(100, 0.2),
+      m(900, 0),
+      { verdict: 'Fail', reason: 'errorRate 20% above 5% (100 requests)' },
+    ],
+    [
+      'relative error rate: stable fails too, the canary no worse',
+      errorRate('relativeToStable', 0.01),
+      m(100, 0.1),
+      m(900, 0.095),
+      { verdict: 'Pass', limit: 0.105 },
+    ],
+    [
+      'relative error rate: worse than stable by more than allowed',
+      errorRate('relativeToStable', 0.01),
+      m(100, 0.03),
+      m(900, 0),
+      { verdict: 'Fail', reason: 'errorRate 3% above stable 0% + 1% = 1% (100 requests)' },
+    ],
+    [
+      'too few canary requests',
+      errorRate('absolute', 0.05),
+      m(12, 1),
+      m(900, 0),
+      {
+        verdict: 'NoData',
+        reason: 'errorRate: the canary served 12 of the 20 requests needed for a verdict',
+      },
+    ],
+    [
+      'no value although requests (no latency observed)',
+      latency('absolute', 100),
+      m(50),
+      m(50, 20),
+      { verdict: 'NoData' },
+    ],
+    [
+      'relative latency: stable without enough traffic to compare',
+      latency('relativeToStable', 50),
+      m(100, 30),
+      m(3, 10),
+      {
+        verdict: 'NoData',
+        reason: 'latencyP99: the stable version served 3 of the 20 requests needed to compare with',
+      },
+    ],
+    [
+      'relative latency above',
+      latency('relativeToStable', 50),
+      m(100, 130),
+      m(900, 20),
+      {
+        verdict: 'Fail',
+        limit: 70,
+        reason: 'latencyP99 130ms above stable 20ms + 50ms = 70ms (100 requests)',
+      },
+    ],
+    ['absolute latency within', latency('absolute', 250), m(100, 249.95), m(0), { verdict: 'Pass' }],
+  ];
+
+  it.each(cases)('%s', (_name, check, canary, stable, expected) => {
+    expect(judge(check, canary, stable)).toMatchObject(expected);
+  });
+});
+
+describe('overall', () => {
+  const v = (verdict: Verdict['verdict']) => ({ verdict }) as Verdict;
+  it.each([
+    [['Pass', 'Pass'], 'Pass'],
+    [['Pass', 'NoData'], 'NoData'],
+    [['NoData', 'Fail'], 'Fail'],
+    [[], 'Pass'],
+  ] as [Verdict['verdict'][], string][])('%j is %s', (verdicts, expected) => {
+    expect(overall(verdicts.map(v))).toBe(expected);
+  });
+});

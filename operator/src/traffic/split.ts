@@ -1,0 +1,25 @@
+/** How traffic is split between revisions after a tick, as every provider renders it. Pure. */
+import type { RevisionRef } from '../rollout/machine.js';
+
+export interface HeaderRoute {
+  header: string;
+  value: string;
+}
+
+export interface TrafficSplit {
+  stable: RevisionRef;
+  /** A canary taking part of the traffic (weight may be 0 right after it starts or is rolled back). */
+  canary?: RevisionRef;
+  /** Percent of traffic for the canary, 0-100; the stable revision takes the rest. */
+  canaryWeight: number;
+  /** Requests carrying one of these headers go to the canary whatever the weight (only while there is one). */
+  matches: HeaderRoute[];
+}
+
+/** The split as (revision, weight) pairs, stable first, without zero-weight entries except the stable one. */
+export function weightsOf(split: TrafficSplit): { revision: string; weight: number }[] {
+  const out = [{ revision: split.stable.revision, weight: 100 - (split.canary ? split.canaryWeight : 0) }];
+  if (split.canary && split.canaryWeight > 0)
+    out.push({ revision: split.canary.revision, weight: split.canaryWeight });
+  return out;
+}

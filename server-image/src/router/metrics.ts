@@ -1,0 +1,77 @@
+/**
+ * The router's metrics: per backend revision, requests by status class and their duration, as the client sees
+ * them. A backend that cannot be reached counts as code "error". The operator's canary analysis reads these.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export type CodeClass = '2xx' | '3xx' | '4xx' | '5xx' | 'error' | 'refused';
+
+export function codeClass(status: number): CodeClass {
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  return '2xx';
+}
+
+export class RouterMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'revision' | 'code'>;
+  private readonly duration: Histogram<'revision'>;
+  private readonly weight: Gauge<'revision'>;
+  private readonly reloads: Counter<'result'>;
+  /** Series looked up once per revision and code (prom-client's labels() hashes on every call). */
+  private readonly counters = new Map<string, ReturnType<Counter<'revision' | 'code'>['labels']>>();
+  private readonly histograms = new Map<string, ReturnType<Histogram<'revision'>['labels']>>();
+
+  constructor() {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r, prefix: 'modelship_router_' });
+    this.requests = new Counter({
+      name: 'modelship_router_requests_total',
+      help: 'Requests the router forwarded, by backend revision and status class (error: no answer from the backend; refused: the backend refused the connection and another one answered)',
+      labelNames: ['revision', 'code'],
+      registers: [r],
+    });
+    this.duration = new Histogram({
+      name: 'modelship_router_request_duration_seconds',
+      help: 'Time from the request reaching the router to the end of the backend answer, by backend revision',
+      labelNames: ['revision'],
+      buckets: DURATION_BUCKETS,
+      registers: [r],
+    });
+    this.weight = new Gauge({
+      name: 'modelship_router_backend_weight',
+      help: 'Percent of traffic each backend revision gets under the route table in force',
+      labelNames: ['revision'],
+      registers: [r],
+    });
+    this.reloads = new Counter({
+      name: 'modelship_router_table_reloads_total',
+      help: 'Route tables received, by result (applied, or rejected as malformed: the last good one stays)',
+      labelNames: ['result'],
+      registers: [r],
+    });
+  }
+
+  done(revision: string, code: CodeClass, seconds: number): void {
+    const key = `${revision}\u0000${code}`;
+    let c = this.counters.get(key);
+    if (!c) this.counters.set(key, (c = this.requests.labels(revision, code)));
+    c.inc();
+    let h = this.histograms.get(revision);
+    if (!h) this.histograms.set(revision, (h = this.duration.labels(revision)));
+    h.observe(seconds);
+  }
+
+  tableApplied(weights: { revision: string; weight: number }[]): void {
+    this.reloads.inc({ result: 'applied' });
+    this.weight.reset();
+    for (const w of weights) this.weight.set({ revision: w.revision }, w.weight);
+  }
+
+  tableRejected(): void {
+    this.reloads.inc({ result: 'rejected' });
+  }
+}
