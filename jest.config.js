@@ -9,6 +9,8 @@ const common = {
   // Sources import './x.js' (NodeNext); map those to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testEnvironment: 'node',
+  // The local cluster's state (containerd snapshots hold copies of this repository's package.json files) is no source.
+  modulePathIgnorePatterns: ['<rootDir>/\\.cluster/'],
 };
 
 /** @type {import('jest').Config} */

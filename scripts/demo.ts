@@ -229,7 +229,7 @@ try {
   const healthyFailed = failed - before.failed;
   await step('promoted; version 1 is kept, scaled to 0, for undo', [
     'get',
-    'modeldeployments,deployments',
+    'deployments',
     '-l',
     'modelship.dev/deployment=iris',
   ]);
@@ -258,12 +258,14 @@ try {
     'status',
     'iris',
   ]);
-  await step('the spec still says version 3 (nobody rewrote it); version 2 serves', [
+  await step('the spec still says version 3 (nobody rewrote it: GitOps-safe); version 2 serves', [
     'get',
-    'modeldeployments',
+    'md',
+    'iris',
+    '-o',
+    'custom-columns=SPEC:.spec.model.version,STABLE:.status.stable.version,PHASE:.status.phase,REJECTED:.status.rejected.version',
   ]);
   if (healthyFailed > 0) process.exitCode = 1;
-  await step('', ['get', 'modeldeployments']);
   await step('what happened, as Events', [
     'get',
     'events',

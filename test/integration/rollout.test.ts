@@ -381,7 +381,8 @@ describe('kubectl modelship', () => {
     await eventually(async () => (await getMd(ns, 'iris')).status?.phase === 'Paused');
 
     const status = await plugin(['status', 'iris', '-n', ns]);
-    expect(status).toContain(`Canary:     revision ${r2} (version 2), 10% of traffic`);
+    expect(status).toContain(`Canary:       revision ${r2} (version 2), 10% of traffic`);
+    expect(status).toMatch(/^Progressing: +True \(CanaryPaused\) /m);
     expect(status).toMatch(/▶ {2}2\. pause \(until promoted\)/);
 
     expect(await plugin(['promote', 'iris', '-n', ns])).toMatch(

@@ -29,8 +29,9 @@ export interface KubeWriter {
   /**
    * Replaces the status through the status subresource (`obj` carries the status it replaces), as a
    * compare-and-swap on `obj`'s resourceVersion: rejects with a 409 when anyone wrote the object since.
+   * Resolves with the object's new resourceVersion.
    */
-  patchStatus(obj: KubernetesObject, status: unknown): Promise<void>;
+  patchStatus(obj: KubernetesObject, status: unknown): Promise<string | undefined>;
   /** Sets the replica count through the scale subresource (the object's own fields stay as they are). */
   scale(obj: KubernetesObject, replicas: number): Promise<void>;
   createEvent(event: CoreV1Event): Promise<void>;
@@ -114,9 +115,9 @@ export class KubeClient implements KubeWriter {
     }
   }
 
-  async patchStatus(obj: KubernetesObject, status: unknown): Promise<void> {
+  async patchStatus(obj: KubernetesObject, status: unknown): Promise<string | undefined> {
     const { path, plural } = this.pathOf(obj, '/status');
-    await this.track('patch-status', plural, () =>
+    const stored = (await this.track('patch-status', plural, () =>
       kubeRequest(this.kc, {
         method: 'PATCH',
         path,
@@ -128,7 +129,8 @@ export class KubeClient implements KubeWriter {
           status: mergePatch((obj as { status?: unknown }).status ?? {}, status),
         },
       }),
-    );
+    )) as KubernetesObject | undefined;
+    return stored?.metadata?.resourceVersion;
   }
 
   async scale(obj: KubernetesObject, replicas: number): Promise<void> {

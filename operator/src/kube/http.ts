@@ -11,6 +11,8 @@ export class KubeApiError extends Error {
     readonly statusCode: number,
     message: string,
     readonly reason?: string,
+    /** False when the answer carried no Kubernetes Status: a proxy or the HTTP layer answered, not the API. */
+    readonly fromApi = true,
   ) {
     super(message);
     this.name = 'KubeApiError';
@@ -41,6 +43,18 @@ export interface KubeRequest {
  * informer built on this sees one consistent shape.
  */
 export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<unknown> {
+  try {
+    return await kubeRequestOnce(kc, req);
+  } catch (err) {
+    // A 400 without a Status body comes from the HTTP layer (Go's net/http answers a request it could not parse
+    // and closes the connection): the API never saw the request, so sending it again, on a new connection, is
+    // safe even for a create. Seen rarely on reused keep-alive connections under load.
+    if (!(err instanceof KubeApiError) || err.statusCode !== 400 || err.fromApi) throw err;
+    return kubeRequestOnce(kc, req);
+  }
+}
+
+async function kubeRequestOnce(kc: KubeConfig, req: KubeRequest): Promise<unknown> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
@@ -79,8 +93,12 @@ export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<unk
           else resolve(parsed);
           return;
         }
-        const st = (parsed ?? {}) as { message?: string; reason?: string };
-        reject(new KubeApiError(status, st.message ?? (text.slice(0, 200) || `HTTP ${status}`), st.reason));
+        const st = (parsed ?? {}) as { kind?: string; message?: string; reason?: string };
+        if (st.kind === 'Status') reject(new KubeApiError(status, st.message ?? `HTTP ${status}`, st.reason));
+        else {
+          const answer = text.slice(0, 200) || `HTTP ${status}`;
+          reject(new KubeApiError(status, `${options.method} ${req.path}: ${answer}`, undefined, false));
+        }
       });
     });
     request.on('timeout', () => request.destroy(new Error(`request to ${req.path} timed out`)));

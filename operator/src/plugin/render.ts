@@ -25,21 +25,30 @@ function stepText(s: Step): string {
 const value = (metric: string, v: number | undefined): string =>
   v === undefined ? '-' : metric === 'errorRate' ? `${(v * 100).toFixed(2)}%` : `${v.toFixed(1)}ms`;
 
+/** "Label:" padded so values line up, the longest label ("Last request:", a condition type) included. */
+const field = (label: string, text: string): string => `${`${label}:`.padEnd(14)}${text}`;
+
 export function renderStatus(md: ModelDeployment): string {
   const st = md.status ?? {};
   const lines: string[] = [];
   const plan = rolloutPlan(withDefaults(md.spec));
-  lines.push(`Name:       ${md.metadata.namespace}/${md.metadata.name}`);
-  lines.push(`Strategy:   ${plan.strategy}`);
-  lines.push(`Phase:      ${st.phase ?? 'unknown'}`);
+  lines.push(field('Name', `${md.metadata.namespace}/${md.metadata.name}`));
+  lines.push(field('Strategy', plan.strategy));
+  lines.push(field('Phase', st.phase ?? 'unknown'));
   if (st.stable)
     lines.push(
-      `Stable:     revision ${st.stable.revision} (version ${st.stable.version}), ${st.stable.weight}% of traffic, ${st.stable.readyReplicas} ready`,
+      field(
+        'Stable',
+        `revision ${st.stable.revision} (version ${st.stable.version}), ${st.stable.weight}% of traffic, ${st.stable.readyReplicas} ready`,
+      ),
     );
   const c = st.canary;
   if (c) {
     lines.push(
-      `Canary:     revision ${c.revision} (version ${c.version}), ${c.weight}% of traffic, ${c.readyReplicas} ready${c.pausedAt ? `, PAUSED (${c.pausedBy})` : ''}`,
+      field(
+        'Canary',
+        `revision ${c.revision} (version ${c.version}), ${c.weight}% of traffic, ${c.readyReplicas} ready${c.pausedAt ? `, PAUSED (${c.pausedBy})` : ''}`,
+      ),
     );
     lines.push('Steps:');
     plan.steps.forEach((s, i) => {
@@ -49,7 +58,10 @@ export function renderStatus(md: ModelDeployment): string {
     lines.push(`  ${c.step >= plan.steps.length ? '▶' : ' '}  —. promote`);
     const a = c.analysis;
     lines.push(
-      `Analysis:   ${a.verdict}, ${a.failures} failed judgement${a.failures === 1 ? '' : 's'}${a.evaluatedAt ? `, last at ${a.evaluatedAt}` : ''}`,
+      field(
+        'Analysis',
+        `${a.verdict}, ${a.failures} failed judgement${a.failures === 1 ? '' : 's'}${a.evaluatedAt ? `, last at ${a.evaluatedAt}` : ''}`,
+      ),
     );
     if (a.lastValues?.length)
       lines.push(
@@ -68,11 +80,14 @@ export function renderStatus(md: ModelDeployment): string {
   }
   if (st.rejected)
     lines.push(
-      `Rolled back: revision ${st.rejected.revision} (version ${st.rejected.version}): ${st.rejected.reason}`,
+      field(
+        'Rolled back',
+        `revision ${st.rejected.revision} (version ${st.rejected.version}): ${st.rejected.reason}`,
+      ),
     );
   for (const cond of st.conditions ?? [])
-    lines.push(`${`${cond.type}:`.padEnd(12)}${cond.status} (${cond.reason}) ${cond.message}`);
-  if (st.lastRequest) lines.push(`Last request: ${st.lastRequest.action}: ${st.lastRequest.result}`);
+    lines.push(field(cond.type, `${cond.status} (${cond.reason}) ${cond.message}`));
+  if (st.lastRequest) lines.push(field('Last request', `${st.lastRequest.action}: ${st.lastRequest.result}`));
   if (st.history?.length) lines.push('History:', renderHistory(md, '  '));
   return lines.join('\n');
 }

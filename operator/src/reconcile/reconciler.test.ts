@@ -7,16 +7,22 @@ import { MemoryWorld, namespace } from '../testing/memory-world.js';
 const v1: ModelDeploymentSpec = { model: { version: '1', storageUri: 'pvc://models/iris/1/model.onnx' } };
 const v2: ModelDeploymentSpec = { model: { version: '2', storageUri: 'pvc://models/iris/2/model.onnx' } };
 
+/** Reconciles `name` at `spec` until its first revision is available and serves. */
+async function serve(world: MemoryWorld, name: string, spec: ModelDeploymentSpec): Promise<string> {
+  world.applyModelDeployment(name, spec);
+  await world.reconcile(name);
+  const [deployment] = world.deployments(name);
+  world.markAvailable(deployment!.metadata!.name!);
+  await world.reconcile(name);
+  return deployment!.metadata!.labels!['modelship.dev/revision']!;
+}
+
 /** A world where `iris` serves v1 and every reconcile so far has been applied. */
 async function settled(): Promise<{ world: MemoryWorld; revision: string }> {
   const world = new MemoryWorld();
-  world.applyModelDeployment('iris', v1);
-  await world.reconcile('iris');
-  const [deployment] = world.deployments('iris');
-  world.markAvailable(deployment!.metadata!.name!);
-  await world.reconcile('iris');
+  const revision = await serve(world, 'iris', v1);
   world.takeRequests();
-  return { world, revision: deployment!.metadata!.labels!['modelship.dev/revision']! };
+  return { world, revision };
 }
 
 const mainService = (world: MemoryWorld) => world.api.get<V1Service>(ownedKinds.services, namespace, 'iris')!;
@@ -114,6 +120,39 @@ describe('ModelDeploymentReconciler', () => {
     expect(world.modelDeployment('iris').status?.stable?.readyReplicas).toBe(1);
   });
 
+  it('waits for its cache to show its own status write before acting again: a canary step is announced once', async () => {
+    const rollout = { strategy: 'Canary' as const, steps: [{ setWeight: 20 }, { pause: {} }] };
+    const world = new MemoryWorld();
+    await serve(world, 'iris', { ...v1, rollout });
+    const markAllAvailable = () =>
+      world.deployments('iris').forEach((d) => world.markAvailable(d.metadata!.name!));
+    markAllAvailable(); // the router too
+    await world.reconcile('iris');
+    world.applyModelDeployment('iris', { ...v2, rollout });
+    await world.reconcile('iris'); // creates the canary's Deployment
+    markAllAvailable();
+    world.takeRequests();
+
+    world.freeze(); // the ModelDeployment informer lags behind from here on
+    await world.reconcile('iris'); // the canary takes 20%: one Event, one status write
+    expect(world.takeRequests().filter((r) => r.kind === 'ModelDeployment' || r.kind === 'Event')).toEqual([
+      { verb: 'create-event', kind: 'Event', namespace, name: expect.any(String) },
+      { verb: 'patch-status', kind: 'ModelDeployment', namespace, name: 'iris' },
+    ]);
+    // The cache still shows the status before that write: acting on it would take the step a second time.
+    expect(await world.reconcile('iris')).toEqual({ requeueAfterMs: 1000 });
+    expect(world.takeRequests()).toEqual([]);
+
+    world.thaw();
+    await world.reconcile('iris'); // the canary's first judgement (no metrics here) is news; the step is not
+    expect(world.takeRequests().filter((r) => r.kind !== 'ModelDeployment')).toEqual([]);
+    const weightEvents = world.api.events.filter((e) => e.reason === 'CanaryWeightChanged');
+    expect(weightEvents.map((e) => [e.message, e.count])).toEqual([
+      [expect.stringContaining('now takes 20% of the traffic'), 1],
+    ]);
+    expect(world.modelDeployment('iris').status!.canary).toMatchObject({ weight: 20 });
+  });
+
   it('reports an API error in the Degraded condition, keeps the rest of the status, and fails the reconcile', async () => {
     const { world } = await settled();
     const before = world.modelDeployment('iris').status!;
@@ -175,6 +214,45 @@ describe('ModelDeploymentReconciler', () => {
     // The Service moved before the old revision was scaled down.
     const verbs = world.takeRequests().map((r) => `${r.verb} ${r.kind} ${r.name}`);
     expect(verbs.indexOf('apply Service iris')).toBeLessThan(verbs.indexOf(`scale Deployment iris-${old}`));
+  });
+
+  it('queues a rollout while --max-concurrent-rollouts are in progress, and starts it when one ends', async () => {
+    const world = new MemoryWorld(undefined, 1);
+    const irisV1 = await serve(world, 'iris', v1);
+    await serve(world, 'wine', v1);
+    world.applyModelDeployment('iris', v2);
+    world.applyModelDeployment('wine', v2);
+    await world.reconcile('iris');
+    await world.reconcile('wine');
+
+    // iris took the only slot and created its new revision; wine waits with what it serves untouched.
+    expect(world.deployments('iris')).toHaveLength(2);
+    expect(world.deployments('wine')).toHaveLength(1);
+    const wine = world.modelDeployment('wine').status!;
+    expect(wine.phase).toBe('Progressing');
+    expect(wine.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'Progressing',
+        status: 'True',
+        reason: 'RolloutQueued',
+        message: expect.stringContaining('1 of 1 in use'),
+      }),
+    );
+    await world.reconcile('wine');
+    expect(world.deployments('wine')).toHaveLength(1);
+
+    // iris's rollout completes and frees the slot: wine's starts on its next reconcile.
+    const incoming = world
+      .deployments('iris')
+      .find((d) => d.metadata!.labels!['modelship.dev/revision'] !== irisV1)!;
+    world.markAvailable(incoming.metadata!.name!);
+    await world.reconcile('iris');
+    expect(world.modelDeployment('iris').status!.stable).toMatchObject({ version: '2' });
+    await world.reconcile('wine');
+    expect(world.deployments('wine')).toHaveLength(2);
+    expect(world.modelDeployment('wine').status!.conditions).not.toContainEqual(
+      expect.objectContaining({ reason: 'RolloutQueued' }),
+    );
   });
 
   it('removes revisions beyond revisionHistoryLimit', async () => {

@@ -55,9 +55,19 @@ export interface ReconcilerDeps {
 const conflictRetryMs = 250;
 /** How soon to look again while waiting for a rollout slot. */
 const slotRetryMs = 5000;
+/** How soon to look again while the cache has not shown this process' last status write (its watch event wakes us sooner). */
+const staleStatusRetryMs = 1000;
+/** How long to wait for the cache to show a status write before trusting it again (as the Applier's expectations). */
+export const statusExpectationMs = 60_000;
 
 export class ModelDeploymentReconciler {
   private readonly now: () => Date;
+  /**
+   * Per key, the resourceVersion our last status write replaced, and when: while the cache still shows that
+   * version, it predates our write, and a reconcile from it would act on a rollout step already taken (a second
+   * Event, a status write bound to fail).
+   */
+  private readonly statusWrites = new Map<string, { replaced: string; at: number }>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -72,9 +82,11 @@ export class ModelDeploymentReconciler {
       this.deps.recorder.forget(namespace, name);
       this.deps.analysis.forget(key);
       this.deps.slots.release(key);
+      this.statusWrites.delete(key);
       return {};
     }
     if (cached.metadata.deletionTimestamp) return {};
+    if (this.predatesOwnStatusWrite(key, cached)) return { requeueAfterMs: staleStatusRetryMs };
     // List responses omit apiVersion and kind; Events and status writes need them.
     const { apiVersion, kind } = kinds.modelDeployment;
     const md: ModelDeployment = { ...cached, apiVersion, kind, spec: withDefaults(cached.spec) };
@@ -91,6 +103,19 @@ export class ModelDeploymentReconciler {
       }
       throw err;
     }
+  }
+
+  /** True while the cache shows the version our last status write replaced (and not for longer than the expectation). */
+  private predatesOwnStatusWrite(key: string, cached: ModelDeployment): boolean {
+    const write = this.statusWrites.get(key);
+    if (!write) return false;
+    if (
+      cached.metadata.resourceVersion === write.replaced &&
+      this.now().getTime() - write.at < statusExpectationMs
+    )
+      return true;
+    this.statusWrites.delete(key);
+    return false;
   }
 
   private async sync(
@@ -282,7 +307,10 @@ export class ModelDeploymentReconciler {
       );
     }
     if (!isDeepStrictEqual(status, cached.status)) {
-      await client.patchStatus(md, status);
+      const written = await client.patchStatus(md, status);
+      const replaced = cached.metadata.resourceVersion;
+      if (replaced && written && written !== replaced)
+        this.statusWrites.set(key, { replaced, at: this.now().getTime() });
       log.debug('status updated', { phase: status.phase });
     }
     return { requeueAfterMs: o.queued ? slotRetryMs : result.requeueAfterMs };

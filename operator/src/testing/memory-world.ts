@@ -47,15 +47,22 @@ export class MemoryWorld {
   readonly recorder: EventRecorder;
   /** Scrapes nothing real: the tests that judge canaries give it metrics through `metrics`. */
   readonly analysis: CanaryAnalysis;
-  readonly slots = new RolloutSlots(3);
+  readonly slots: RolloutSlots;
   /** What each pod's /metrics answers (by URL), for the canary analysis' scrapes. */
   readonly metrics = new Map<string, string>();
   time = new Date('2026-11-01T10:00:00Z');
   /** ModelDeployments created so far: each gets a uid of its own, as on a real server. */
   private created = 0;
 
-  /** @param api an API server to share (a restarted operator); a new, empty one by default */
-  constructor(readonly api = new MemoryApi(allKinds)) {
+  /**
+   * @param api an API server to share (a restarted operator); a new, empty one by default
+   * @param maxConcurrentRollouts the operator's --max-concurrent-rollouts
+   */
+  constructor(
+    readonly api = new MemoryApi(allKinds),
+    maxConcurrentRollouts = 3,
+  ) {
+    this.slots = new RolloutSlots(maxConcurrentRollouts);
     this.caches = this.live();
     this.analysis = new CanaryAnalysis(
       new Scraper(

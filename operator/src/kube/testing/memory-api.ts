@@ -123,7 +123,7 @@ export class MemoryApi implements KubeWriter {
     return true;
   }
 
-  async patchStatus(obj: KubernetesObject, status: unknown): Promise<void> {
+  async patchStatus(obj: KubernetesObject, status: unknown): Promise<string | undefined> {
     const kind = this.kinds.of(obj);
     const { namespace = '', name = '' } = obj.metadata ?? {};
     this.request({ verb: 'patch-status', kind: kind.kind, namespace, name });
@@ -136,7 +136,7 @@ export class MemoryApi implements KubeWriter {
         'the object has been modified; please apply your changes to the latest version',
         'Conflict',
       );
-    this.store(kind).upsert({ ...existing, status: wire(status) });
+    return this.store(kind).upsert({ ...existing, status: wire(status) }).metadata?.resourceVersion;
   }
 
   async scale(obj: KubernetesObject, replicas: number): Promise<void> {
