@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { kubectl } from '../cluster/src/kubectl.js';
+import { kubectl, waitForCrdsEstablished } from '../cluster/src/kubectl.js';
 import { startLocalOperator } from '../cluster/src/local-operator.js';
 import { readState } from '../cluster/src/state.js';
 import { repoRoot } from '../cluster/src/versions.js';
@@ -90,6 +90,8 @@ const request1 = {
 
 try {
   await step('install the CRD', ['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
+  // `kubectl wait` fails at once when it reads the CRD before it has any condition: let it find one.
+  await waitForCrdsEstablished(['modeldeployments.modelship.dev'], { kubeconfig });
   await step('', [
     'wait',
     '--for=condition=Established',

@@ -235,19 +235,29 @@ interface Setting {
 const settings: Setting[] = [
   { name: 'default', analysis: {} },
   { name: 'tuned', analysis: { interval: '1s', window: '5s', minSamples: 10 } },
-];
+].filter((s) => !process.env.BENCH_SETTINGS || process.env.BENCH_SETTINGS.split(',').includes(s.name));
 
 function post(url: string, agent: Agent): Promise<number> {
+  return answer(url, agent).then((a) => a.status);
+}
+
+/** The status of one inference request, and the revision the router names (none: the router did not answer). */
+function answer(url: string, agent: Agent): Promise<{ status: number; revision?: string }> {
   return new Promise((resolve) => {
     const req = request(
       url,
       { method: 'POST', agent, timeout: 10_000, headers: { 'Content-Type': 'application/json' } },
       (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            revision: res.headers['x-modelship-revision'] as string | undefined,
+          }),
+        );
       },
     );
-    req.on('error', () => resolve(0));
+    req.on('error', () => resolve({ status: 0 }));
     req.on('timeout', () => req.destroy());
     req.end(
       JSON.stringify({
@@ -361,7 +371,13 @@ async function rollbackTimes() {
         return svc.spec.selector['app.kubernetes.io/component'] === 'router' ? svc.spec.clusterIP : undefined;
       });
       const url = `http://${ip}/v2/models/iris/infer`;
-      await waitFor(async () => ((await post(url, new Agent())) === 200 ? true : undefined));
+      // Until the Service's ClusterIP leads to the router on the node (kube-proxy follows the selector moments
+      // later): a connection opened before would stay on the revision's pod for up to
+      // --max-requests-per-connection requests, past the router's weights.
+      await waitFor(async () => {
+        const a = await answer(url, new Agent());
+        return a.status === 200 && a.revision ? true : undefined;
+      });
       // Constant load from 4 clients, each failure stamped.
       const agent = new Agent({ keepAlive: true, maxSockets: 4 });
       let running = true;
@@ -400,6 +416,26 @@ async function rollbackTimes() {
           (await routerCounts(ns).catch(() => ({}) as Record<string, Record<string, number>>))[canary] ?? {},
       });
       process.stderr.write(`rollback ${s.name} #${r + 1}: ${JSON.stringify(results.at(-1))}\n`);
+      if (process.env.BENCH_DEBUG && first === undefined) {
+        for (const args of [
+          ['get', 'md', 'iris', '-n', ns, '-o', 'yaml'],
+          ['get', 'cm', 'iris-router', '-n', ns, '-o', 'yaml'],
+          ['get', 'pods,endpoints,svc', '-n', ns, '-o', 'wide'],
+          ['logs', '-n', ns, '-l', 'app.kubernetes.io/component=router', '--tail=40', '--prefix'],
+        ])
+          process.stderr.write(
+            `$ kubectl ${args.join(' ')}\n${await kubectlOk(args).catch((e: Error) => e.message)}\n`,
+          );
+        const pods = (
+          await kubectlOk(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=router', '-o', 'name'])
+        )
+          .split('\n')
+          .filter(Boolean);
+        for (const pod of pods)
+          process.stderr.write(
+            `${pod} metrics:\n${await kubectlOk(['get', '--raw', `/api/v1/namespaces/${ns}/${pod.replace('pod/', 'pods/')}:9090/proxy/metrics`]).catch((e: Error) => e.message)}\n`,
+          );
+      }
       await kubectlOk(['delete', 'namespace', ns, '--wait=false']);
     }
   await operator.stop();
@@ -533,10 +569,11 @@ if (rollbacks.length > 0) {
     '  Argo Rollouts: an AnalysisRun measures every interval (5m in the documented examples); failureLimit 0 fails on the first failed measurement => up to 5 minutes',
   );
   const defaults = judged('default').map((r) => r.toLastFailureS!);
+  const defaultRuns = rollbacks.filter((r) => r.setting === 'default').length;
   goals.push({
-    goal: 'default settings: off traffic within 15 s of the first failure (every run)',
-    met: defaults.length > 0 && Math.max(...defaults) <= 15,
-    value: `${Math.max(...defaults).toFixed(1)} s at most`,
+    goal: 'default settings: off traffic within 15 s of the first failure (every run judged on failures)',
+    met: defaults.length > 0 && defaults.length === defaultRuns && Math.max(...defaults) <= 15,
+    value: `${Math.max(...defaults).toFixed(1)} s at most, ${defaults.length} of ${defaultRuns} runs`,
   });
 }
 console.log('\nGoals:');

@@ -32,3 +32,30 @@ export function kubectl(
     if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
 }
+
+/**
+ * Waits until every named CRD is Established. Polled rather than `kubectl wait --for=condition=Established`: that
+ * fails at once ("<nil> is of the type <nil>") when it reads a CRD before the API server has written any status
+ * condition, which happens right after an apply on a loaded machine.
+ */
+export async function waitForCrdsEstablished(
+  crds: string[],
+  opts: { kubeconfig: string; timeoutMs?: number },
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  for (const name of crds) {
+    for (;;) {
+      const r = await kubectl(
+        ['get', `crd/${name}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'],
+        { kubeconfig: opts.kubeconfig },
+      );
+      if (r.code === 0 && r.stdout === 'True') break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `CRD ${name} was not Established within ${timeoutMs / 1000} s${r.code ? `: ${r.stderr.trim()}` : ''}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { kubectl } from './kubectl.js';
+import { kubectl, waitForCrdsEstablished } from './kubectl.js';
 import { freePort, httpGet } from './process.js';
 import { CLUSTER_MARKER, describeProc, isRunning, readProc, stopProcs } from './proc-table.js';
 import { isAlive } from './state.js';
@@ -86,16 +86,6 @@ export async function installModelship(kubeconfig: string): Promise<void> {
     return r.stdout;
   };
   await ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
-  // Polled rather than `kubectl wait --for=condition=Established`: that fails at once ("<nil> is of the type
-  // <nil>") when it reads the CRD before the API server has written any status condition.
-  const crd = 'crd/modeldeployments.modelship.dev';
-  const deadline = Date.now() + 60_000;
-  while (
-    (await ok(['get', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])) !==
-    'True'
-  ) {
-    if (Date.now() > deadline) throw new Error(`${crd} was not Established within 60 s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForCrdsEstablished(['modeldeployments.modelship.dev'], { kubeconfig, timeoutMs: 60_000 });
   await ok(['apply', '--server-side', '-f', join(repoRoot, 'config/rbac/operator.yaml')]);
 }

@@ -121,7 +121,7 @@ export function buildCommand(env: NodeJS.ProcessEnv = process.env): Command {
     .addOption(
       opt(
         '--max-concurrent-rollouts <n>',
-        'new revisions rolled out at once across all ModelDeployments; the others wait for a slot',
+        'rollouts of a new default serving image (an operator upgrade) at once across all ModelDeployments; the others wait for a slot (spec changes never wait)',
         'MODELSHIP_MAX_CONCURRENT_ROLLOUTS',
       )
         .argParser(int(1))

@@ -27,6 +27,7 @@ export interface ServerConfig {
   maxModelBytes: number;
   s3Endpoint?: string;
   maxRequestBytes: number;
+  maxRequestsPerConnection: number;
   loadAttempts: number;
   loadRetryDelayMs: number;
   fetchTimeoutMs: number;
@@ -56,6 +57,16 @@ const sha256 = (value: string): string => {
 };
 
 const port = int(0, 'a port number 0-65535', 65535);
+
+/** Shared by `serve` and `route`: both are behind a Service whose endpoints change under long-lived clients. */
+const maxRequestsPerConnection = (o: (flags: string, description: string, env: string) => Option): Option =>
+  o(
+    '--max-requests-per-connection <n>',
+    'requests one keep-alive connection carries before Connection: close, so clients rebalance (0 = no limit)',
+    ENV.MAX_REQUESTS_PER_CONNECTION,
+  )
+    .default(1000)
+    .argParser(int(0));
 
 /** The options of `serve`, in --help order. Each has an environment variable; flags win over variables. */
 function serveOptions(): Option[] {
@@ -130,6 +141,7 @@ function serveOptions(): Option[] {
     o('--max-request-bytes <bytes>', 'largest request body; larger gets 413', ENV.MAX_REQUEST_BYTES)
       .default(64 * 1024 * 1024)
       .argParser(int(1)),
+    maxRequestsPerConnection(o),
     o('--load-attempts <n>', 'model load attempts before exiting non-zero', ENV.LOAD_ATTEMPTS)
       .default(3)
       .argParser(int(1)),
@@ -173,6 +185,7 @@ function routeOptions(): Option[] {
     o('--metrics-port <port>', 'Prometheus metrics port (GET /metrics)', ENV.METRICS_PORT)
       .default(9090)
       .argParser(port),
+    maxRequestsPerConnection(o),
     new Option('--upstream-timeout-ms <ms>', 'longest a backend may stay silent on a request')
       .default(60_000)
       .argParser(int(1)),
@@ -235,6 +248,7 @@ export function buildProgram(
       namespace: opts.namespace as string | undefined,
       routesFile: opts.routesFile as string | undefined,
       upstreamTimeoutMs: opts.upstreamTimeoutMs as number,
+      maxRequestsPerConnection: opts.maxRequestsPerConnection as number,
       drainTimeoutMs: opts.drainTimeoutMs as number,
       logLevel: opts.logLevel as string,
     });

@@ -49,6 +49,14 @@ export const LOAD_ATTEMPTS = 'MODELSHIP_LOAD_ATTEMPTS';
 export const LOAD_RETRY_DELAY_MS = 'MODELSHIP_LOAD_RETRY_DELAY_MS';
 /** Per-attempt model download timeout, ms (--fetch-timeout-ms). @default 300000 */
 export const FETCH_TIMEOUT_MS = 'MODELSHIP_FETCH_TIMEOUT_MS';
+/**
+ * Requests one keep-alive connection carries before the server answers with `Connection: close`
+ * (--max-requests-per-connection), so that long-lived clients reconnect and spread over the Service's current
+ * endpoints: a connection opened while the Service still selected the revision's pods, before the router fronted
+ * them, would otherwise bypass the router (and the canary's weights) for as long as it lives. 0 = no limit.
+ * @default 1000 (nginx's keepalive_requests)
+ */
+export const MAX_REQUESTS_PER_CONNECTION = 'MODELSHIP_MAX_REQUESTS_PER_CONNECTION';
 /** Longest a SIGTERM waits for in-flight and queued requests, ms (--drain-timeout-ms). @default 30000 */
 export const DRAIN_TIMEOUT_MS = 'MODELSHIP_DRAIN_TIMEOUT_MS';
 /** winston level: error, warn, info, debug (--log-level). @default 'info' */

@@ -84,6 +84,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   // Longer than the usual load balancer idle timeout (60 s), so the balancer, not the server, closes idle sockets.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // Long-lived clients reconnect now and then, and so follow the Service to its current endpoints.
+  server.maxRequestsPerSocket = config.maxRequestsPerConnection;
   const metricsServer = createMetricsServer(metrics.registry);
   await listen(server, config.port, config.host);
   try {

@@ -115,6 +115,7 @@ beforeAll(async () => {
       metricsPort: 0,
       routesFile,
       upstreamTimeoutMs: 10_000,
+      maxRequestsPerConnection: 1000,
       drainTimeoutMs: 5_000,
       logLevel: 'debug',
     },

@@ -86,6 +86,16 @@ async function onlyRevision(ns: string, name: string): Promise<string> {
   });
 }
 
+/** Replicas per revision, as the operator scaled each revision's Deployment. */
+async function replicasByRevision(ns: string, name: string): Promise<Record<string, number | undefined>> {
+  return Object.fromEntries(
+    (await deploymentsOf(ns, name)).map((d) => [
+      d.metadata!.labels!['modelship.dev/revision']!,
+      d.spec?.replicas,
+    ]),
+  );
+}
+
 async function mainSelector(ns: string, name: string): Promise<string | undefined> {
   const svc = await core.readNamespacedService({ namespace: ns, name });
   return svc.spec?.selector?.['modelship.dev/revision'];
@@ -381,17 +391,49 @@ describe('changing the model', () => {
     expect(await mainSelector(ns, 'sw')).toBe(v1);
   });
 
-  it('moves traffic once the new revision is ready, then removes the old one', async () => {
+  it('moves traffic once the new revision is ready, then keeps the old one scaled to 0 for undo', async () => {
     const { ns, v1 } = await servingV1();
     const v2 = await startRevision(ns, '2', v1);
     await markPodsReady(ns, `modelship.dev/revision=${v2}`, 1);
     await eventually(async () => (await mainSelector(ns, 'sw')) === v2);
-    expect(await onlyRevision(ns, 'sw')).toBe(v2);
+    await eventually(async () => {
+      const replicas = await replicasByRevision(ns, 'sw');
+      return replicas[v1] === 0 && replicas[v2] === 1;
+    });
     const md = await eventually(async () => {
       const m = await getMd(ns, 'sw');
       return m.status?.phase === 'Ready' && m.status.stable?.version === '2' && m;
     });
     expect(md.status?.stable?.revision).toBe(v2);
+    expect(md.status?.history?.map((h) => [h.revision, h.outcome])).toEqual([
+      [v2, 'Promoted'],
+      [v1, 'Promoted'],
+    ]);
+    // The old revision's Service stays with its Deployment: an undo is a scale-up and a switch.
+    const services = (await core.listNamespacedService({ namespace: ns })).items.map((s) => s.metadata!.name);
+    expect(services.sort()).toEqual(['sw', `sw-${v1}`, `sw-${v2}`].sort());
+    const reasons = (await eventsOf(ns, 'sw')).map((e) => `${e.reason}: ${e.message}`);
+    expect(reasons).toContain(
+      `TrafficSwitched: Traffic moved from revision ${v1} (version 1) to revision ${v2} (version 2)`,
+    );
+    expect(reasons.filter((r) => r.startsWith('RevisionRemoved'))).toEqual([]);
+  });
+
+  it('with revisionHistoryLimit 0, removes the old revision once traffic moved', async () => {
+    const ns = await createNamespace('switch-nohistory');
+    const rollout = { revisionHistoryLimit: 0 };
+    await apply(ns, 'sw', { model: model('1'), rollout });
+    const v1 = await onlyRevision(ns, 'sw');
+    await markPodsReady(ns, `modelship.dev/revision=${v1}`, 1);
+    await eventually(async () => (await getMd(ns, 'sw')).status?.phase === 'Ready');
+    await apply(ns, 'sw', { model: model('2'), rollout });
+    const v2 = await eventually(async () => {
+      const revs = (await deploymentsOf(ns, 'sw')).map((d) => d.metadata!.labels!['modelship.dev/revision']!);
+      return revs.length === 2 && revs.find((r) => r !== v1);
+    });
+    await markPodsReady(ns, `modelship.dev/revision=${v2}`, 1);
+    await eventually(async () => (await mainSelector(ns, 'sw')) === v2);
+    expect(await onlyRevision(ns, 'sw')).toBe(v2);
     await eventually(async () =>
       (await core.listNamespacedService({ namespace: ns })).items.every(
         (s) => !s.metadata?.name?.includes(v1),
@@ -596,11 +638,14 @@ describe('restarting the operator mid-switch', () => {
     expect(await mainSelector(ns, 'rs')).toBe(v1); // nobody switched while the operator was down
     operator = await startOperator({ kubeconfig: operatorConfig, args: ['--no-leader-elect'] });
     await eventually(async () => (await mainSelector(ns, 'rs')) === v2);
-    expect(await onlyRevision(ns, 'rs')).toBe(v2);
+    await eventually(async () => {
+      const replicas = await replicasByRevision(ns, 'rs');
+      return replicas[v1] === 0 && replicas[v2] === 1;
+    });
     const services = (await core.listNamespacedService({ namespace: ns })).items
       .map((s) => s.metadata!.name)
       .sort();
-    expect(services).toEqual(['rs', `rs-${v2}`]);
+    expect(services).toEqual(['rs', `rs-${v1}`, `rs-${v2}`].sort());
     const rss = await apps.listNamespacedReplicaSet({
       namespace: ns,
       labelSelector: `modelship.dev/revision=${v2}`,

@@ -14,6 +14,7 @@ import yaml from 'js-yaml';
 import type { ModelDeployment } from '../../operator/src/api/v1alpha1/schema.js';
 import {
   createNamespace,
+  deleteCreatedNamespaces,
   eventually,
   installCrds,
   kubeconfigPath,
@@ -56,8 +57,9 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  await deleteCreatedNamespaces();
   expect(await operator?.stop()).toBe(0);
-}, 30_000);
+}, 150_000);
 
 /** Steps that run by themselves in a few seconds; no traffic here, so no data passes. */
 const fastSteps = [
@@ -191,11 +193,13 @@ describe('provider Router', () => {
     // Starting: no weight yet.
     await eventually(async () => (await getMd(ns, 'iris')).status?.canary?.revision === r2);
     expect(await routerWeights(ns, 'iris')).toEqual({ [r1]: 100 });
-    await markPodsReady(ns, `modelship.dev/revision=${r2}`);
-    const seen = await watchValues(
+    // Watched from before the canary is ready, so that the first value seen is the one before any step.
+    const watching = watchValues(
       () => routerWeights(ns, 'iris'),
       (w) => w[r2] === 100,
     );
+    await markPodsReady(ns, `modelship.dev/revision=${r2}`);
+    const seen = await watching;
     expect(seen).toEqual([{ [r1]: 100 }, { [r1]: 80, [r2]: 20 }, { [r1]: 40, [r2]: 60 }, { [r2]: 100 }]);
     const md = await eventually(async () => {
       const m = await getMd(ns, 'iris');
@@ -256,7 +260,19 @@ describe('provider Router', () => {
     expect((await getMd(ns, 'churn')).spec.model.version).toBe('2');
 
     expect(await plugin(['retry', 'churn', '-n', ns])).toMatch(/^retry: retrying revision/);
-    await eventually(async () => (await getMd(ns, 'churn')).status?.canary?.revision === r2);
+    const retried = await eventually(async () => {
+      const m = await getMd(ns, 'churn');
+      return m.status?.canary?.revision === r2 && m;
+    });
+    // Its Deployment was at 0: no traffic until its pods are back and ready.
+    expect(retried.status?.canary).toMatchObject({ weight: 0, readyReplicas: 0 });
+    expect(await routerWeights(ns, 'churn')).toEqual({ [r1]: 100 });
+    await eventually(
+      async () =>
+        (await apps.readNamespacedDeployment({ namespace: ns, name: `churn-${r2}` })).spec?.replicas === 1,
+    );
+    await markPodsReady(ns, `modelship.dev/revision=${r2}`);
+    await eventually(async () => (await routerWeights(ns, 'churn'))[r2] === 50);
   }, 180_000);
 });
 

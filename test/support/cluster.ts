@@ -2,7 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { kubectl as runKubectl, type KubectlResult } from '../../cluster/src/kubectl.js';
+import {
+  kubectl as runKubectl,
+  waitForCrdsEstablished,
+  type KubectlResult,
+} from '../../cluster/src/kubectl.js';
 import { repoRoot } from '../../cluster/src/versions.js';
 
 export { repoRoot };
@@ -48,20 +52,29 @@ export async function kubectlOk(args: string[], input?: string): Promise<string>
 /** Installs the generated CRDs and waits until they are Established. Idempotent. */
 export async function installCrds(): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'crds')]);
-  await kubectlOk([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/modeldeployments.modelship.dev',
-  ]);
+  await waitForCrdsEstablished(['modeldeployments.modelship.dev'], { kubeconfig: kubeconfigPath() });
 }
+
+/** Namespaces this test file created (each file has its own module registry). */
+const createdNamespaces: string[] = [];
 
 /** A fresh namespace per test file keeps tests independent. */
 export async function createNamespace(prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name } } });
+  createdNamespaces.push(name);
   return name;
+}
+
+/**
+ * Deletes the namespaces this file created and waits until they are gone, so that nothing it left in progress
+ * (a paused canary judged every second) acts on the files that follow.
+ */
+export async function deleteCreatedNamespaces(): Promise<void> {
+  const names = createdNamespaces.splice(0);
+  if (names.length)
+    await kubectlOk(['delete', 'namespace', ...names, '--ignore-not-found', '--wait=true', '--timeout=120s']);
 }
 
 /** Polls until `check` returns a value other than undefined/false, or fails with the last error. */

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { readVersions } from '../../cluster/src/versions.js';
-import { kubectlOk } from './cluster.js';
+import { waitForCrdsEstablished } from '../../cluster/src/kubectl.js';
+import { kubeconfigPath, kubectlOk } from './cluster.js';
 
 const run = promisify(execFile);
 
@@ -28,7 +29,7 @@ async function applyCrds(docs: object[], names: string[]): Promise<void> {
     ['apply', '--server-side', '--force-conflicts', '-f', '-'],
     docs.map((d) => yaml.dump(d)).join('---\n'),
   );
-  await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', ...names.map((n) => `crd/${n}`)]);
+  await waitForCrdsEstablished(names, { kubeconfig: kubeconfigPath() });
 }
 
 /** Gateway API's standard CRDs (Gateway, GatewayClass, HTTPRoute, ...). */

@@ -81,6 +81,9 @@ function volumes(md: ModelDeployment): { volumes: V1Volume[]; mounts: V1VolumeMo
   return { volumes, mounts };
 }
 
+/** The name of the serving container in every revision's pods. */
+export const serverContainerName = 'server';
+
 export function serverContainer(
   md: ModelDeployment,
   revision: string,
@@ -89,7 +92,7 @@ export function serverContainer(
 ): V1Container {
   const probe = (path: string) => ({ httpGet: { path, port: 'http' } });
   return {
-    name: 'server',
+    name: serverContainerName,
     image,
     imagePullPolicy: 'IfNotPresent',
     args: ['serve'],

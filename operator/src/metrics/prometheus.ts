@@ -26,7 +26,8 @@ const serverErrors = `{namespace="{{namespace}}",revision="{{revision}}",reason=
 /** Through the router: the client's view of each revision. */
 export const routerQueries: QueryTemplates = {
   requests: `sum(increase(${routerSeries.requests}${routerFilter}[{{window}}]))`,
-  errorRate: `sum(increase(${routerSeries.requests}${routerErrors}[{{window}}])) / sum(increase(${routerSeries.requests}${routerFilter}[{{window}}]))`,
+  // A revision that never failed has no error series at all: 0 errors, not no data.
+  errorRate: `(sum(increase(${routerSeries.requests}${routerErrors}[{{window}}])) or vector(0)) / sum(increase(${routerSeries.requests}${routerFilter}[{{window}}]))`,
   latencyP99: `histogram_quantile(0.99, sum by (le) (increase(${routerSeries.duration}${routerFilter}[{{window}}]))) * 1000`,
 };
 

@@ -216,12 +216,14 @@ describe('ModelDeploymentReconciler', () => {
     expect(verbs.indexOf('apply Service iris')).toBeLessThan(verbs.indexOf(`scale Deployment iris-${old}`));
   });
 
-  it('queues a rollout while --max-concurrent-rollouts are in progress, and starts it when one ends', async () => {
-    const world = new MemoryWorld(undefined, 1);
-    const irisV1 = await serve(world, 'iris', v1);
-    await serve(world, 'wine', v1);
-    world.applyModelDeployment('iris', v2);
-    world.applyModelDeployment('wine', v2);
+  it('rolls an operator upgrade (a new default image) --max-concurrent-rollouts at a time; a user change never waits', async () => {
+    const before = new MemoryWorld(undefined, 1);
+    const irisV1 = await serve(before, 'iris', v1);
+    await serve(before, 'wine', v1);
+    await serve(before, 'beer', v1);
+    // The upgraded operator's default image gives every ModelDeployment a new revision.
+    const world = new MemoryWorld(before.api, 1, 'modelship/server:upgraded');
+    world.time = before.time;
     await world.reconcile('iris');
     await world.reconcile('wine');
 
@@ -241,18 +243,70 @@ describe('ModelDeploymentReconciler', () => {
     await world.reconcile('wine');
     expect(world.deployments('wine')).toHaveLength(1);
 
+    // A user's own change is no fleet-wide roll: it starts at once, slot or not.
+    world.applyModelDeployment('beer', v2);
+    await world.reconcile('beer');
+    expect(world.deployments('beer')).toHaveLength(2);
+    expect(world.modelDeployment('beer').status!.conditions).not.toContainEqual(
+      expect.objectContaining({ reason: 'RolloutQueued' }),
+    );
+
     // iris's rollout completes and frees the slot: wine's starts on its next reconcile.
     const incoming = world
       .deployments('iris')
       .find((d) => d.metadata!.labels!['modelship.dev/revision'] !== irisV1)!;
     world.markAvailable(incoming.metadata!.name!);
     await world.reconcile('iris');
-    expect(world.modelDeployment('iris').status!.stable).toMatchObject({ version: '2' });
+    expect(world.modelDeployment('iris').status!.stable!.revision).not.toBe(irisV1);
     await world.reconcile('wine');
     expect(world.deployments('wine')).toHaveLength(2);
     expect(world.modelDeployment('wine').status!.conditions).not.toContainEqual(
       expect.objectContaining({ reason: 'RolloutQueued' }),
     );
+  });
+
+  it('undo brings the kept revision up before it sends traffic there, never to a revision at 0 replicas', async () => {
+    const { world, revision: old } = await settled();
+    world.applyModelDeployment('iris', v2);
+    await world.reconcile('iris');
+    const next = world
+      .deployments('iris')
+      .find((d) => d.metadata!.labels!['modelship.dev/revision'] !== old)!;
+    world.markAvailable(next.metadata!.name!);
+    await world.reconcile('iris');
+    const newRevision = next.metadata!.labels!['modelship.dev/revision']!;
+    expect(mainService(world).spec!.selector!['modelship.dev/revision']).toBe(newRevision);
+    // The Deployment controller has caught up with the scale-down: 0 of 0 replicas, up to date.
+    world.markAvailable(`iris-${old}`);
+    expect(
+      world.api.get<V1Deployment>(ownedKinds.deployments, namespace, `iris-${old}`)!.status,
+    ).toMatchObject({
+      replicas: 0,
+      observedGeneration: expect.any(Number),
+    });
+
+    world.api.update(kinds.modelDeployment, namespace, 'iris', (md) => {
+      md.metadata!.annotations = { 'modelship.dev/request': JSON.stringify({ id: 'u1', action: 'undo' }) };
+    });
+    await world.reconcile('iris');
+    // The kept revision is scaled up; the live one keeps the traffic meanwhile.
+    const kept = () => world.api.get<V1Deployment>(ownedKinds.deployments, namespace, `iris-${old}`)!;
+    expect(kept().spec!.replicas).toBe(1);
+    expect(mainService(world).spec!.selector!['modelship.dev/revision']).toBe(newRevision);
+    expect(world.modelDeployment('iris').status).toMatchObject({
+      phase: 'Progressing',
+      lastRequest: { id: 'u1', action: 'undo' },
+    });
+    await world.reconcile('iris');
+    expect(mainService(world).spec!.selector!['modelship.dev/revision']).toBe(newRevision);
+
+    world.markAvailable(`iris-${old}`);
+    await world.reconcile('iris');
+    expect(mainService(world).spec!.selector!['modelship.dev/revision']).toBe(old);
+    expect(world.modelDeployment('iris').status).toMatchObject({
+      phase: 'RolledBack',
+      stable: { revision: old, version: '1' },
+    });
   });
 
   it('removes revisions beyond revisionHistoryLimit', async () => {

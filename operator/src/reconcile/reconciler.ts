@@ -7,9 +7,10 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { ConditionType, findCondition, setCondition } from '../api/v1alpha1/conditions.js';
-import { withDefaults, type ModelDeployment } from '../api/v1alpha1/schema.js';
+import { withDefaults, type ModelDeployment, type ModelDeploymentSpec } from '../api/v1alpha1/schema.js';
 import { desiredReplicas } from '../desired/deployment.js';
 import { labelKeys, revisionObjectName, revisionOf } from '../desired/names.js';
+import { serverContainerName } from '../desired/pod.js';
 import type { Applier } from '../kube/applier.js';
 import { messageOf, statusCodeOf, type KubeWriter } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -141,17 +142,21 @@ export class ModelDeploymentReconciler {
     const owned = ownedObjects(md, caches, optional);
     const observed = observe(md, owned, caches);
     const health: Record<string, RevisionHealth | undefined> = {};
-    for (const r of observed.revisions) health[r.revision] = assessRevision(r.deployment, r.pods);
+    const zeroRequested = desiredReplicas(md) === 0;
+    for (const r of observed.revisions)
+      health[r.revision] = assessRevision(r.deployment, r.pods, zeroRequested);
 
     let state = stateFrom(md, observed, target);
     const pending = pendingRequest(md.metadata.annotations, state.lastRequest);
     if (pending && 'invalid' in pending) state = { ...state, lastRequest: pending.invalid };
     const request = pending && 'request' in pending ? pending.request : undefined;
 
-    // A new rollout waits for a slot (an operator upgrade that changes every revision must not roll the fleet at once).
+    // A rollout nobody asked for (a new default serving image in an operator upgrade, which changes every revision)
+    // waits for a slot, so that the fleet does not roll at once; a user's own change never waits behind others.
+    const unasked = state.stable !== undefined && isImageOnlyChange(md.spec, state.stable, observed);
     const startsRollout =
-      state.stable !== undefined &&
-      target.revision !== state.stable.revision &&
+      unasked &&
+      target.revision !== state.stable!.revision &&
       !state.canary &&
       state.rejected?.revision !== target.revision;
     if (startsRollout && !this.deps.slots.acquire(key)) {
@@ -196,7 +201,7 @@ export class ModelDeploymentReconciler {
     if (!result.state.canary) this.deps.analysis.forget(key);
     const inProgress =
       result.state.canary !== undefined || result.revisions.some((r) => r.role === 'incoming');
-    if (inProgress) this.deps.slots.hold(key);
+    if (inProgress && unasked) this.deps.slots.hold(key);
     else this.deps.slots.release(key);
     return this.finish({
       key,
@@ -315,6 +320,23 @@ export class ModelDeploymentReconciler {
     }
     return { requeueAfterMs: o.queued ? slotRetryMs : result.requeueAfterMs };
   }
+}
+
+/**
+ * True when the spec's revision differs from the stable one only by the operator's default serving image: the spec
+ * names no image, and the stable revision's hash is what the spec gives with the image the stable pods run.
+ */
+export function isImageOnlyChange(
+  spec: ModelDeploymentSpec,
+  stable: RevisionRef,
+  observed: Observed,
+): boolean {
+  if (spec.runtime?.image !== undefined) return false;
+  const deployment = observed.revisions.find((r) => r.revision === stable.revision)?.deployment;
+  const running = deployment?.spec?.template.spec?.containers.find(
+    (c) => c.name === serverContainerName,
+  )?.image;
+  return running !== undefined && revisionOf(spec, running) === stable.revision;
 }
 
 /**

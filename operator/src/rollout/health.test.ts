@@ -11,7 +11,8 @@ describe('assessRevision', () => {
       'Available',
       'Available',
     ],
-    ['scaled to zero', deployment('r', { replicas: 0 }), [], 'Available', 'Available'],
+    // Kept for undo or rolled back: no pods to send traffic to.
+    ['scaled to zero by the operator', deployment('r', { replicas: 0 }), [], 'Progressing', 'ScaledToZero'],
     [
       'fewer ready than desired',
       deployment('r', { replicas: 3, ready: 1 }),
@@ -103,6 +104,11 @@ describe('assessRevision', () => {
   ])('%s', (_what, d, pods, state, reason) => {
     const h = assessRevision(d, pods);
     expect([h.state, h.reason]).toEqual([state, reason]);
+  });
+
+  it('takes 0 of 0 replicas as available when the spec asks for 0 (a parked model)', () => {
+    const h = assessRevision(deployment('r', { replicas: 0 }), [], true);
+    expect([h.state, h.reason]).toEqual(['Available', 'Available']);
   });
 
   it("quotes the container's last termination message, its last lines only", () => {

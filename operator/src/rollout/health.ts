@@ -32,7 +32,12 @@ const fatalWaitingReasons = new Set([
 /** Restarts after which a container that is still not ready counts as failing, even between back-offs. */
 export const maxRestartsBeforeFailed = 3;
 
-export function assessRevision(deployment: V1Deployment, pods: V1Pod[]): RevisionHealth {
+export function assessRevision(
+  deployment: V1Deployment,
+  pods: V1Pod[],
+  /** True when the spec itself asks for no replicas (a parked model): then 0 of 0 is what was asked for. */
+  zeroRequested = false,
+): RevisionHealth {
   const desiredReplicas = deployment.spec?.replicas ?? 1;
   const status = deployment.status ?? {};
   const readyReplicas = status.readyReplicas ?? 0;
@@ -41,8 +46,13 @@ export function assessRevision(deployment: V1Deployment, pods: V1Pod[]): Revisio
 
   const failure = podFailure(pods) ?? deploymentFailure(deployment);
   const upToDate = (status.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
+  // A revision the operator scaled to 0 (kept for undo, a rolled-back canary) serves nothing: it is not available
+  // until scaled up again, or an undo or a retry would send traffic to no pods.
   const available =
-    upToDate && availableReplicas >= desiredReplicas && (status.updatedReplicas ?? 0) >= desiredReplicas;
+    upToDate &&
+    (desiredReplicas > 0 || zeroRequested) &&
+    availableReplicas >= desiredReplicas &&
+    (status.updatedReplicas ?? 0) >= desiredReplicas;
   if (available && !failure) {
     return {
       state: 'Available',
@@ -52,6 +62,8 @@ export function assessRevision(deployment: V1Deployment, pods: V1Pod[]): Revisio
     };
   }
   if (failure) return { state: 'Failed', ...counts, ...failure };
+  if (desiredReplicas === 0 && !zeroRequested)
+    return { state: 'Progressing', ...counts, reason: 'ScaledToZero', message: 'scaled to 0 replicas' };
   return {
     state: 'Progressing',
     ...counts,

@@ -67,7 +67,7 @@ describe('judge', () => {
       latency('absolute', 100),
       m(50),
       m(50, 20),
-      { verdict: 'NoData' },
+      { verdict: 'NoData', reason: 'latencyP99: no value for the canary although it served 50 requests' },
     ],
     [
       'relative latency: stable without enough traffic to compare',

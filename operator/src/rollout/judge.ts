@@ -43,19 +43,31 @@ const unit = (m: MetricName, v: number): string =>
 export function judge(check: MetricCheck, canary: Measurement, stable: Measurement): Verdict {
   const { metric, minSamples } = check;
   const base = { metric, samples: canary.samples, canary: canary.value, stable: stable.value };
-  if (canary.samples < minSamples || canary.value === undefined)
+  if (canary.samples < minSamples)
     return {
       ...base,
       verdict: 'NoData',
       reason: `${metric}: the canary served ${canary.samples} of the ${minSamples} requests needed for a verdict`,
     };
+  if (canary.value === undefined)
+    return {
+      ...base,
+      verdict: 'NoData',
+      reason: `${metric}: no value for the canary although it served ${canary.samples} requests`,
+    };
   let limit = check.threshold;
   if (check.mode === 'relativeToStable') {
-    if (stable.samples < minSamples || stable.value === undefined)
+    if (stable.samples < minSamples)
       return {
         ...base,
         verdict: 'NoData',
         reason: `${metric}: the stable version served ${stable.samples} of the ${minSamples} requests needed to compare with`,
+      };
+    if (stable.value === undefined)
+      return {
+        ...base,
+        verdict: 'NoData',
+        reason: `${metric}: no value for the stable version although it served ${stable.samples} requests`,
       };
     limit = stable.value + check.threshold;
   }

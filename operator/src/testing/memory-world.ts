@@ -57,10 +57,12 @@ export class MemoryWorld {
   /**
    * @param api an API server to share (a restarted operator); a new, empty one by default
    * @param maxConcurrentRollouts the operator's --max-concurrent-rollouts
+   * @param defaultImage the operator's default serving image (another one: an upgraded operator)
    */
   constructor(
     readonly api = new MemoryApi(allKinds),
     maxConcurrentRollouts = 3,
+    defaultImage = image,
   ) {
     this.slots = new RolloutSlots(maxConcurrentRollouts);
     this.caches = this.live();
@@ -84,7 +86,7 @@ export class MemoryWorld {
       logger: silentLogger(),
       analysis: this.analysis,
       slots: this.slots,
-      defaultImage: image,
+      defaultImage,
       now: () => this.time,
     });
   }

@@ -31,6 +31,8 @@ export interface RouterConfig {
   /** a file with the route table (outside one). */
   routesFile?: string;
   upstreamTimeoutMs: number;
+  /** Requests per keep-alive connection before Connection: close (0: no limit). */
+  maxRequestsPerConnection: number;
   drainTimeoutMs: number;
   logLevel: string;
 }
@@ -98,6 +100,7 @@ export async function startRouter(
   const server = createServer(app.handle);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  server.maxRequestsPerSocket = config.maxRequestsPerConnection;
   const metricsServer = createMetricsServer(metrics.registry);
   await listen(server, config.port, config.host);
   await listen(metricsServer, config.metricsPort, config.host);

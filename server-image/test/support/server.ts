@@ -50,6 +50,7 @@ export function testConfig(overrides: Partial<ServerConfig> & { modelUri: string
     pvcRoot: '/mnt/pvc',
     maxModelBytes: 2 ** 31,
     maxRequestBytes: 64 * 1024 * 1024,
+    maxRequestsPerConnection: 1000,
     loadAttempts: 1,
     loadRetryDelayMs: 10,
     fetchTimeoutMs: 10_000,

@@ -1,0 +1,160 @@
+/**
+ * A real Prometheus for the end-to-end tier, on a loopback port of the host, discovering the test cluster's pods
+ * with its Kubernetes service discovery (role pod, through the cluster's admin kubeconfig) and scraping those
+ * annotated `prometheus.io/scrape: "true"` on their IP and annotated port, as the common scrape config does. The
+ * pod's namespace becomes the `namespace` label, the label the operator's built-in PromQL queries select on.
+ *
+ * Built from its Go module (PROMETHEUS_VERSION in cluster/versions.env) with only the Kubernetes discovery
+ * (build tags remove_all_sd,enable_kubernetes_sd) and without the web UI's assets (the HTTP API is all the operator
+ * uses). Debian's package (2.42) cannot be used: Debian removed Prometheus' Kubernetes support entirely ("due to
+ * the insane amount of dependencies in their client library", its NEWS.Debian), so `kubernetes_sd_configs` is an
+ * unknown field there. Cold cost, measured on this 2-core machine (2026-12-01, beside other jobs, load 4 to 8):
+ * 364 CPU-s (302 user, 62 system) and 6.8 minutes, 129 modules downloaded, a 76 MB binary (the full build with
+ * every discovery is about 450 CPU-s); ready 0.5 s after start, about 100 MB RSS.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import yaml from 'js-yaml';
+import { runTool } from '../../cluster/src/images/tools.js';
+import { freePort, httpGet, logTail, startComponent, stopComponent } from '../../cluster/src/process.js';
+import { readVersions } from '../../cluster/src/versions.js';
+import { eventually, kubeconfigPath } from './cluster.js';
+import { cachedTool } from './tool-cache.js';
+
+const COLD = 'about 360 CPU-s, 5 to 7 min on 2 cores';
+
+/** The prometheus binary at PROMETHEUS_VERSION (Prometheus 3.x is the module's v0.3xx.y), built once. */
+export function ensurePrometheus(): Promise<string> {
+  const version = readVersions().PROMETHEUS_VERSION!;
+  return cachedTool('prometheus', version, 'prometheus', COLD, async (dir, log) => {
+    const pkg = 'github.com/prometheus/prometheus/cmd/prometheus';
+    // Module v0.316.0 is Prometheus 3.16.0: the version it reports (--version, the build info API).
+    const m = /^v0\.(\d)(\d+)\.(\d+)$/.exec(version);
+    const release = m ? `${m[1]}.${Number(m[2])}.${m[3]}` : version;
+    const ldflags = `-s -w -X github.com/prometheus/common/version.Version=${release}`;
+    try {
+      await runTool(
+        'go',
+        ['install', '-tags=remove_all_sd,enable_kubernetes_sd', `-ldflags=${ldflags}`, `${pkg}@${version}`],
+        {
+          cwd: dir,
+          env: {
+            ...process.env,
+            GOBIN: join(dir, 'bin'),
+            CGO_ENABLED: '0',
+            GOFLAGS: '-trimpath',
+            GOWORK: 'off',
+          },
+          log,
+        },
+      );
+    } catch (err) {
+      throw new Error(
+        `building ${pkg}@${version} with Go failed (it needs Go >= 1.24 on PATH and the Go module proxy): ${(err as Error).message}`,
+      );
+    }
+  });
+}
+
+export interface PrometheusServer {
+  /** http://127.0.0.1:<port>, what spec.analysis.prometheus.address takes. */
+  address: string;
+  /** An instant query's vector, as label sets with their value. */
+  query(promql: string): Promise<{ metric: Record<string, string>; value: number }[]>;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** The scrape configuration: every annotated pod of the cluster, every `intervalSeconds`. */
+export function scrapeConfig(kubeconfig: string, intervalSeconds: number): object {
+  return {
+    global: { scrape_interval: `${intervalSeconds}s`, scrape_timeout: `${intervalSeconds}s` },
+    scrape_configs: [
+      {
+        job_name: 'kubernetes-pods',
+        kubernetes_sd_configs: [{ role: 'pod', kubeconfig_file: kubeconfig }],
+        relabel_configs: [
+          {
+            source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'],
+            regex: 'true',
+            action: 'keep',
+          },
+          {
+            source_labels: ['__meta_kubernetes_pod_phase'],
+            regex: 'Pending|Succeeded|Failed',
+            action: 'drop',
+          },
+          {
+            source_labels: [
+              '__meta_kubernetes_pod_ip',
+              '__meta_kubernetes_pod_annotation_prometheus_io_port',
+            ],
+            regex: '(.+);(\\d+)',
+            replacement: '$1:$2',
+            target_label: '__address__',
+          },
+          {
+            source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'],
+            regex: '(.+)',
+            target_label: '__metrics_path__',
+          },
+          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+        ],
+      },
+    ],
+  };
+}
+
+/** Starts Prometheus against the test cluster (its KUBECONFIG) and waits until it is ready. */
+export async function startPrometheus(intervalSeconds = 2): Promise<PrometheusServer> {
+  const binary = await ensurePrometheus();
+  const dir = mkdtempSync(join(tmpdir(), 'modelship-prometheus-'));
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(config, yaml.dump(scrapeConfig(kubeconfigPath(), intervalSeconds)));
+  const port = await freePort();
+  const address = `http://127.0.0.1:${port}`;
+  const proc = startComponent(
+    'prometheus',
+    binary,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=2h',
+      '--log.level=warn',
+    ],
+    join(dir, 'prometheus.log'),
+  );
+  const logs = () => logTail(proc, 30);
+  const stop = async () => {
+    await stopComponent(proc);
+  };
+  try {
+    await eventually(async () => {
+      if (proc.exited) throw new Error(`prometheus ${proc.exited}`);
+      return (await httpGet(`${address}/-/ready`)).status === 200;
+    }, 60_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`Prometheus did not start: ${(err as Error).message}\n${logs()}`);
+  }
+  return {
+    address,
+    async query(promql: string) {
+      const url = new URL('/api/v1/query', address);
+      url.searchParams.set('query', promql);
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      const body = (await res.json()) as {
+        status: string;
+        error?: string;
+        data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
+      if (body.status !== 'success') throw new Error(`Prometheus refused ${promql}: ${body.error}`);
+      return (body.data?.result ?? []).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+    },
+    logs,
+    stop,
+  };
+}
