@@ -17,7 +17,7 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 # --- set-up ---------------------------------------------------------------------------------------
-node_modules/.installed: package.json package-lock.json server-image/package.json
+node_modules/.installed: package.json package-lock.json server-image/package.json operator/package.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
@@ -102,6 +102,10 @@ run: build ## Run the operator in the foreground against the current KUBECONFIG 
 	  echo "make cluster-up already runs the operator in the background (pid $$(cat .cluster/operator.pid))." >&2; \
 	  echo "To run it here instead: make cluster-down && MODELSHIP_OPERATOR=off make cluster-up && make run" >&2; exit 1; fi
 	node $(OPERATOR_NODE_FLAGS) dist/operator/src/main.js --no-leader-elect $(ARGS)
+
+.PHONY: image-operator
+image-operator: deps ## Build the operator image from operator/Dockerfile (cached; prints its size and docker-archive)
+	@$(TSX) cluster/src/images/cli.ts operator
 
 .PHONY: install
 install: deps ## Install the CRD and the operator's RBAC into the current KUBECONFIG's cluster

@@ -98,4 +98,13 @@ describe('dependency manifests', () => {
     // And nothing is installed in the image that the server does not import.
     expect(own.filter((p) => !imported.includes(p))).toEqual([]);
   });
+
+  it('the operator imports only packages of its own production set, which its image installs', () => {
+    expect(workspaces).toContain('operator');
+    const own = Object.keys(read('operator/package.json').dependencies ?? {});
+    // server-image/src/env.ts and router/routes.ts, which the operator compiles in, import no package.
+    const imported = [...importedPackages('operator/src')].sort();
+    expect(imported.filter((p) => !own.includes(p))).toEqual([]);
+    expect(own.filter((p) => !imported.includes(p))).toEqual([]);
+  });
 });

@@ -7,7 +7,9 @@ import { Command, Option } from 'commander';
 import { ensureImages, IMAGE_IDS, type BuiltImage, type ImageId } from './index.js';
 
 const program = new Command('images')
-  .description('Build the local container images (pause, node-base, server, coredns, fileserver, s3)')
+  .description(
+    'Build the local container images (pause, node-base, server, coredns, fileserver, s3, operator)',
+  )
   .argument('[ids...]', `images to ensure: ${IMAGE_IDS.join(', ')} (default: all)`)
   .option('--cache-dir <dir>', 'cache root (default: $MODELSHIP_CACHE or ~/.cache/modelship)')
   .option('--repo-root <dir>', 'repository to build the server image from (default: this checkout)')

@@ -27,6 +27,7 @@ import { fileserverRecipe } from './fileserver.js';
 import { hashInputs } from './hash.js';
 import { withLock } from './lock.js';
 import { nodeBaseRecipe } from './node-base.js';
+import { operatorRecipe } from './operator.js';
 import { pauseRecipe } from './pause.js';
 import {
   buildOrder,
@@ -52,6 +53,7 @@ export const RECIPES: Readonly<Record<ImageId, ImageRecipe>> = {
   coredns: corednsRecipe,
   fileserver: fileserverRecipe,
   s3: s3Recipe,
+  operator: operatorRecipe,
 };
 
 export interface EnsureOptions {

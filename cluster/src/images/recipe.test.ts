@@ -8,6 +8,7 @@ const deps = (id: ImageId) => RECIPES[id].deps;
 describe('buildOrder', () => {
   it('puts node-base before the server and lists every image once', () => {
     expect(buildOrder(['server'], deps)).toEqual(['node-base', 'server']);
+    expect(buildOrder(['operator', 'server'], deps)).toEqual(['node-base', 'operator', 'server']);
     expect(buildOrder(['pause', 'server', 'node-base'], deps)).toEqual(['pause', 'node-base', 'server']);
     expect(buildOrder([...IMAGE_IDS], deps).sort()).toEqual([...IMAGE_IDS].sort());
   });
@@ -43,6 +44,7 @@ describe('image references', () => {
       coredns: 'modelship.local/coredns:1.14.7',
       fileserver: 'modelship.local/fileserver:1',
       s3: 'modelship.local/s3:1',
+      operator: 'modelship/operator:0.1.0',
     });
   });
 

@@ -45,8 +45,12 @@ describe('serverInputFiles', () => {
     ]) {
       expect(files).toContain(f);
     }
-    // The image compiles the server only: the operator and the tooling are not inputs.
-    expect(files.filter((f) => /^(operator|scripts|cluster|test)\//.test(f))).toEqual([]);
+    // The image compiles the server only: the operator and the tooling are not inputs, but the manifest of every
+    // npm workspace is (npm ci reads them all).
+    expect(files).toContain('operator/package.json');
+    expect(files.filter((f) => /^(operator|scripts|cluster|test)\//.test(f))).toEqual([
+      'operator/package.json',
+    ]);
     expect(files.filter((f) => f.includes('node_modules/') || f.startsWith('dist/'))).toEqual([]);
     expect([...files].sort()).toEqual(files);
   });

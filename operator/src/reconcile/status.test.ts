@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { RevisionHealth } from '../rollout/health.js';
-import { computeStatus, summarize, withReconcileError, type Serving } from './status.js';
+import { computeStatus, kstatusConditions, summarize, withReconcileError, type Serving } from './status.js';
 import type { RevisionRef, TickResult } from '../rollout/machine.js';
 import { md } from '../testing/fixtures.js';
 
@@ -129,7 +129,13 @@ describe('computeStatus', () => {
     expect(s.phase).toBe('Ready');
     expect(s.stable).toEqual({ revision: 'a', version: '1', weight: 100, readyReplicas: 2 });
     expect(s.url).toBe('http://churn.ml.svc.cluster.local/v2/models/churn');
-    expect(s.conditions?.map((c) => c.type)).toEqual(['Ready', 'Progressing', 'Degraded']);
+    expect(s.conditions?.map((c) => c.type)).toEqual([
+      'Ready',
+      'Progressing',
+      'Degraded',
+      'Reconciling',
+      'Stalled',
+    ]);
     expect(s.canary).toBeUndefined();
   });
 
@@ -221,6 +227,120 @@ describe('computeStatus', () => {
       status: 'True',
       reason: 'RolledBack',
       message: 'revision b (version 2) was rolled back: analysis failed: errorRate 40% above 1%',
+    });
+  });
+});
+
+describe('kstatus conditions (Reconciling, Stalled)', () => {
+  const conditions = (s: ReturnType<typeof computeStatus>) =>
+    Object.fromEntries(s.conditions!.map((c) => [c.type, [c.status, c.reason]]));
+  const rejected = {
+    revision: 'b',
+    version: '2',
+    reason: 'analysis failed',
+    at: 'T',
+    fallback: { revision: 'a', version: '1' },
+  };
+  const progress = (status: 'True' | 'False', reason: string) => ({ status, reason, message: reason });
+
+  it.each([
+    ['serving the spec', result(), { a: health('Available', 1) }, ['False', 'RolloutComplete'], 'False'],
+    [
+      'the first revision starting',
+      result(),
+      { a: health('Progressing', 0) },
+      ['True', 'NewRevisionProgressing'],
+      'False',
+    ],
+    [
+      'a BlueGreen revision starting',
+      result({
+        revisions: [
+          { ref: { revision: 'a', version: '1' }, role: 'stable' },
+          { ref: { revision: 'b', version: '2' }, role: 'incoming' },
+        ],
+      }),
+      { a: health('Available', 1), b: health('Progressing', 0) },
+      ['True', 'NewRevisionProgressing'],
+      'False',
+    ],
+    [
+      'a canary walking its steps',
+      result({ phase: 'Progressing', progress: progress('True', 'CanaryProgressing') }),
+      { a: health('Available', 1) },
+      ['True', 'CanaryProgressing'],
+      'False',
+    ],
+    [
+      'a paused canary: still a rollout under way, waiting',
+      result({ phase: 'Paused', progress: progress('True', 'CanaryPaused') }),
+      { a: health('Available', 1) },
+      ['True', 'CanaryPaused'],
+      'False',
+    ],
+    [
+      'a rolled back revision, the stable one serving',
+      result({
+        state: { stable: { revision: 'a', version: '1' }, rejected, history: [] },
+        phase: 'RolledBack',
+        progress: progress('False', 'RolledBack'),
+      }),
+      { a: health('Available', 1) },
+      ['False', 'RolledBack'],
+      'True',
+    ],
+    [
+      'a BlueGreen revision failed, the stable one serving',
+      result({
+        revisions: [
+          { ref: { revision: 'a', version: '1' }, role: 'stable' },
+          { ref: { revision: 'b', version: '2' }, role: 'incoming' },
+        ],
+      }),
+      { a: health('Available', 1), b: health('Failed', 0) },
+      ['False', 'RevisionFailed'],
+      'True',
+    ],
+    ['the live revision failed', result(), { a: health('Failed', 0) }, ['False', 'RevisionFailed'], 'True'],
+  ])('%s', (_what, r, h, [reconciling, reason], stalled) => {
+    const c = conditions(computeStatus(md(), r, h, 1, 'T'));
+    expect(c.Reconciling).toEqual([reconciling, reason]);
+    expect(c.Reconciling).toEqual(c.Progressing);
+    expect(c.Stalled![0]).toBe(stalled);
+  });
+
+  it('never has both True: kstatus reads whichever comes first', () => {
+    for (const p of ['True', 'False'] as const)
+      for (const d of ['True', 'False'] as const) {
+        const { reconciling, stalled } = kstatusConditions(
+          { type: 'Progressing', status: p, reason: 'R', message: 'm' },
+          { type: 'Degraded', status: d, reason: 'D', message: 'n' },
+        );
+        expect([reconciling.status, stalled.status]).not.toEqual(['True', 'True']);
+      }
+  });
+
+  it('says in Stalled what happened and what a user can do, from the Progressing message', () => {
+    const s = computeStatus(
+      md(),
+      result({
+        state: { stable: { revision: 'a', version: '1' }, rejected, history: [] },
+        phase: 'RolledBack',
+        progress: {
+          status: 'False',
+          reason: 'RolledBack',
+          message: 'revision b (version 2) was rolled back: retry it',
+        },
+      }),
+      { a: health('Available', 1) },
+      1,
+      'T',
+    );
+    expect(s.conditions!.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'RolledBack',
+      message: 'revision b (version 2) was rolled back: retry it',
+      observedGeneration: 3,
     });
   });
 });

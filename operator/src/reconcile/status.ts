@@ -130,6 +130,41 @@ export function summarize(decision: Serving, desiredReplicas: number): Summary {
 }
 
 /**
+ * kstatus' Reconciling and Stalled, derived from Progressing and Degraded so that they cannot disagree with them.
+ * kstatus (Flux, kpt, cli-utils' status poller) reads the first of the two that is True: Reconciling as InProgress,
+ * Stalled as Failed; at most one of them is True here, so their order never matters.
+ *
+ * - Reconciling: the operator is still bringing a change in (a revision starting, a canary walking its steps or
+ *   paused, an undo, a queued rollout): Progressing True, with its reason and message.
+ * - Stalled: a revision failed or was rolled back and the rollout has stopped: nothing more happens until a user
+ *   applies another version, retries or fixes the cause. A rolled back ModelDeployment is Stalled although its
+ *   stable version serves fine, because the version its spec asks for does not serve and will not by itself; Argo
+ *   Rollouts reports an aborted rollout as Degraded for the same reason. Reporting it Current would tell a GitOps
+ *   pipeline that the commit it applied is live.
+ */
+export function kstatusConditions(
+  progressing: ConditionInput,
+  degraded: ConditionInput,
+): { reconciling: ConditionInput; stalled: ConditionInput } {
+  const reconciling: ConditionInput = { ...progressing, type: ConditionType.Reconciling };
+  const stalled: ConditionInput =
+    progressing.status === 'False' && degraded.status === 'True'
+      ? {
+          type: ConditionType.Stalled,
+          status: 'True',
+          reason: progressing.reason,
+          message: progressing.message,
+        }
+      : {
+          type: ConditionType.Stalled,
+          status: 'False',
+          reason: Reason.AsExpected,
+          message: 'no failed or rolled back revision waits for a user',
+        };
+  return { reconciling, stalled };
+}
+
+/**
  * The whole status after a tick: the health summary of what serves (and of a BlueGreen revision on its way in),
  * overlaid with the rollout's own phase and progress (canary, paused, rolled back), and the rollout state.
  */
@@ -169,9 +204,11 @@ export function computeStatus(
       message: `revision ${state.rejected.revision} (version ${state.rejected.version}) was rolled back: ${state.rejected.reason}`,
     };
   }
+  const { reconciling, stalled } = kstatusConditions(progressing, degraded);
   const generation = md.metadata.generation;
   let conditions = md.status?.conditions ?? [];
-  for (const c of [s.ready, progressing, degraded]) conditions = setCondition(conditions, c, now, generation);
+  for (const c of [s.ready, progressing, degraded, reconciling, stalled])
+    conditions = setCondition(conditions, c, now, generation);
   const canary = state.canary;
   return {
     observedGeneration: generation,

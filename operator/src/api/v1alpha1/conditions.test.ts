@@ -29,13 +29,20 @@ describe('setCondition', () => {
       'T',
       1,
     );
+    cs = setCondition(cs, { type: 'Stalled', status: 'False', reason: 'AsExpected', message: '' }, 'T', 1);
     cs = setCondition(cs, ready, 'T', 1);
+    cs = setCondition(
+      cs,
+      { type: 'Reconciling', status: 'False', reason: 'RolloutComplete', message: '' },
+      'T',
+      1,
+    );
     cs = setCondition(
       cs,
       { type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: '' },
       'T',
       1,
     );
-    expect(cs.map((c) => c.type)).toEqual(['Ready', 'Progressing', 'Degraded']);
+    expect(cs.map((c) => c.type)).toEqual(['Ready', 'Progressing', 'Degraded', 'Reconciling', 'Stalled']);
   });
 });

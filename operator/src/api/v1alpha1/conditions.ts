@@ -11,6 +11,13 @@ export const ConditionType = {
   Progressing: 'Progressing',
   /** Something failed or is missing while the model may still serve. */
   Degraded: 'Degraded',
+  /**
+   * With Stalled, kstatus' "abnormal-true" pair (sigs.k8s.io/cli-utils kstatus, as Flux and kpt read health):
+   * True while the operator is still bringing a change in (the Progressing reason and message).
+   */
+  Reconciling: 'Reconciling',
+  /** True when a revision failed or was rolled back and nothing more happens until a user acts. */
+  Stalled: 'Stalled',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -54,7 +61,7 @@ export function setCondition(
   };
   const others = conditions.filter((c) => c.type !== input.type);
   // A stable order keeps status writes deterministic.
-  const order: string[] = [ConditionType.Ready, ConditionType.Progressing, ConditionType.Degraded];
+  const order: string[] = Object.values(ConditionType);
   return [...others, next].sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
 }
 

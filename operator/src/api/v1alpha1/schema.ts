@@ -890,7 +890,7 @@ export const ModelDeploymentStatus = Type.Object(
     conditions: Type.Optional(
       Type.Array(Condition, {
         description:
-          'Current state: Ready (the model serves), Progressing (a change is rolling out) and Degraded (something failed).',
+          'Current state: Ready (the model serves), Progressing (a change is rolling out), Degraded (something failed), and for kstatus (Flux, kpt): Reconciling (True while a change rolls out or a canary is paused; the Progressing reason) and Stalled (True when a revision failed or was rolled back and nothing more happens until a user acts).',
         maxItems: 16,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
