@@ -8,7 +8,8 @@ import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { imagesRoot } from './cache.js';
 import { withLock } from './lock.js';
-import type { BuildTarget, BuiltImage, RecipeContext } from './recipe.js';
+import { fileInputs, type HashInput } from './hash.js';
+import type { BuildTarget, BuiltImage, ImageRecipe, ImageId, RecipeContext } from './recipe.js';
 import { compiledFiles, relativeToRepo, walkFiles } from './sources.js';
 import { openStorage } from './storage.js';
 import { runTool } from './tools.js';
@@ -159,4 +160,46 @@ async function hostTrustVolume(workDir: string): Promise<string[]> {
   await writeFile(join(dir, 'build-ca.pem'), bundle);
   await writeFile(join(dir, 'npmrc'), 'cafile=/usr/local/etc/build-ca.pem\n');
   return ['--volume', `${dir}:/usr/local/etc:ro`];
+}
+
+/**
+ * The recipe of an image built from one of the repository's Dockerfiles on node-base: its hash covers the recipe's
+ * own version, node-base's hash and every file the build reads (dockerfileInputFiles).
+ */
+export function nodeDockerfileRecipe(o: {
+  id: ImageId;
+  /** The image's name without its tag; the tag is the root package.json's version. */
+  name: string;
+  /** Bumped when the recipe itself changes what it builds from the same files. */
+  recipeVersion: string;
+  inputs: DockerfileInputs;
+}): ImageRecipe {
+  const ref = (ctx: RecipeContext) => `${o.name}:${ctx.packageVersion}`;
+  const nodeBaseOf = (ctx: RecipeContext): BuiltImage => {
+    const nodeBase = ctx.deps.get('node-base');
+    if (!nodeBase) throw new Error(`the ${o.id} image needs node-base first`);
+    return nodeBase;
+  };
+  return {
+    id: o.id,
+    deps: ['node-base'],
+    ref,
+    async inputs(ctx) {
+      const nodeBase = nodeBaseOf(ctx);
+      const files = await dockerfileInputFiles(ctx.repoRoot, o.inputs);
+      const inputs: HashInput[] = [
+        { name: 'recipe', value: o.recipeVersion },
+        { name: 'image:node-base', value: nodeBase.inputHash },
+        ...(await fileInputs(ctx.repoRoot, files)),
+      ];
+      return inputs;
+    },
+    async build(ctx, target) {
+      await buildDockerfileImage(ctx, target, {
+        dockerfile: o.inputs.dockerfile,
+        ref: ref(ctx),
+        nodeBase: nodeBaseOf(ctx),
+      });
+    },
+  };
 }
