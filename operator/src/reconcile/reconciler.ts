@@ -151,6 +151,9 @@ export class ModelDeploymentReconciler {
     if (pending && 'invalid' in pending) state = { ...state, lastRequest: pending.invalid };
     const request = pending && 'request' in pending ? pending.request : undefined;
 
+    // What finish() needs besides the tick's result.
+    const applied = { key, md, cached, plan, provider, image, target, health, owned, observed, now, log };
+
     // A rollout nobody asked for (a new default serving image in an operator upgrade, which changes every revision)
     // waits for a slot, so that the fleet does not roll at once; a user's own change never waits behind others.
     const unasked = state.stable !== undefined && isImageOnlyChange(md.spec, state.stable, observed);
@@ -163,22 +166,7 @@ export class ModelDeploymentReconciler {
       const queued = `waiting for a rollout slot (${this.deps.slots.describe()}) to roll out revision ${target.revision} (version ${target.version})`;
       // The machine sees no new revision yet: what serves stays as it is.
       const result = tick(state, { now, plan, target: state.stable!, health });
-      return this.finish({
-        key,
-        md,
-        cached,
-        plan,
-        provider,
-        image,
-        target,
-        result,
-        health,
-        owned,
-        observed,
-        now,
-        log,
-        queued,
-      });
+      return this.finish({ ...applied, result, queued });
     }
 
     // Judge the canary when due, on metrics gathered since it started.
@@ -203,21 +191,7 @@ export class ModelDeploymentReconciler {
       result.state.canary !== undefined || result.revisions.some((r) => r.role === 'incoming');
     if (inProgress && unasked) this.deps.slots.hold(key);
     else this.deps.slots.release(key);
-    return this.finish({
-      key,
-      md,
-      cached,
-      plan,
-      provider,
-      image,
-      target,
-      result,
-      health,
-      owned,
-      observed,
-      now,
-      log,
-    });
+    return this.finish({ ...applied, result });
   }
 
   /** Applies a tick's result: the objects in a safe order, deletions, Events, then the status. */
