@@ -9,13 +9,18 @@ import { createNamespace, eventually, kubectlOk } from '../support/cluster.js';
 import { applyYaml, core, custom, modelClaim } from './support.js';
 
 export class CanaryModel {
-  private constructor(readonly ns: string) {}
+  protected constructor(readonly ns: string) {}
 
-  /** A namespace with the `models` claim over the e2e models folder. */
+  /** In a new namespace with the `models` claim over the e2e models folder. */
   static async create(prefix: string): Promise<CanaryModel> {
+    return new CanaryModel(await CanaryModel.namespace(prefix));
+  }
+
+  /** A new namespace with the `models` claim over the e2e models folder. */
+  protected static async namespace(prefix: string): Promise<string> {
     const ns = await createNamespace(prefix);
     await modelClaim(ns, 'models');
-    return new CanaryModel(ns);
+    return ns;
   }
 
   /** Applies `iris` at `version`, its model `file` from the claim, with the rest of the spec from `spec`. */

@@ -8,21 +8,11 @@
  * mid-rollout resumes at the same step.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ModelDeployment } from '../../operator/src/api/v1alpha1/schema.js';
 import { faultyIrisModel, irisModel, tabularModel } from '../fixtures/onnx/models.js';
-import { createNamespace, eventually, installCrds, kubectlOk } from '../support/cluster.js';
+import { eventually, installCrds, kubectlOk } from '../support/cluster.js';
 import { installRbac, operatorKubeconfig, startOperator, type OperatorProcess } from '../support/operator.js';
-import {
-  applyYaml,
-  clusterIp,
-  core,
-  custom,
-  irisRequest,
-  loadGenerator,
-  modelClaim,
-  post,
-  writeModel,
-} from './support.js';
+import { CanaryModel } from './canary-model.js';
+import { clusterIp, core, irisRequest, loadGenerator, post, writeModel } from './support.js';
 
 let operator: OperatorProcess;
 let operatorConfig: string;
@@ -59,16 +49,18 @@ const analysis = {
   metrics: [{ name: 'errorRate', max: 0.05 }],
 };
 
-class Model {
+/** `iris` behind its router, deployed with the quick canary above unless a spec says otherwise. */
+class Model extends CanaryModel {
   private constructor(
-    readonly ns: string,
+    ns: string,
     readonly url: string,
-  ) {}
+  ) {
+    super(ns);
+  }
 
   /** `iris` serving version 1 behind its router, in a namespace of its own. */
-  static async create(spec: object = {}): Promise<Model> {
-    const ns = await createNamespace('e2e-canary');
-    await modelClaim(ns, 'models');
+  static async serving(spec: object = {}): Promise<Model> {
+    const ns = await CanaryModel.namespace('e2e-canary');
     const m = new Model(ns, '');
     await m.deploy('1', 'canary-v1.onnx', spec);
     await eventually(async () => (await m.get()).status?.phase === 'Ready', 180_000, 500);
@@ -86,50 +78,11 @@ class Model {
     return new Model(ns, url);
   }
 
-  async deploy(version: string, file: string, spec: object = {}): Promise<void> {
-    await applyYaml(this.ns, [
-      {
-        apiVersion: 'modelship.dev/v1alpha1',
-        kind: 'ModelDeployment',
-        metadata: { name: 'iris' },
-        spec: this.spec(version, file, spec),
-      },
-    ]);
-  }
-
-  /** The spec: the quick canary above unless `spec` says otherwise (analysis only with strategy Canary). */
-  private spec(version: string, file: string, spec: object): object {
+  /** The quick canary above unless `spec` says otherwise (analysis only with strategy Canary). */
+  override async deploy(version: string, file: string, spec: object = {}): Promise<void> {
     const merged: Record<string, unknown> = { rollout, analysis, ...spec };
     if ((merged.rollout as { strategy?: string }).strategy !== 'Canary') delete merged.analysis;
-    return { model: { version, storageUri: `pvc://models/${file}` }, ...merged };
-  }
-
-  async get(): Promise<ModelDeployment> {
-    return (await custom.getNamespacedCustomObject({
-      group: 'modelship.dev',
-      version: 'v1alpha1',
-      plural: 'modeldeployments',
-      namespace: this.ns,
-      name: 'iris',
-    })) as ModelDeployment;
-  }
-
-  /** Runs `check` until it holds; on a timeout the error says where the rollout stands (status and Events). */
-  async until<T>(check: () => Promise<T | false | undefined>, timeoutMs = 240_000): Promise<T> {
-    return eventually(check, timeoutMs, 250).catch(async (err: Error) => {
-      const st = (await this.get()).status;
-      throw new Error(
-        `${err.message}\nstatus: ${JSON.stringify({ phase: st?.phase, stable: st?.stable, canary: st?.canary, rejected: st?.rejected })}\nevents: ${(await this.events()).join(' | ')}`,
-      );
-    });
-  }
-
-  async events(): Promise<string[]> {
-    const list = await core.listNamespacedEvent({
-      namespace: this.ns,
-      fieldSelector: 'involvedObject.name=iris',
-    });
-    return list.items.map((e) => `${e.reason}: ${e.message}`);
+    await super.deploy(version, file, merged);
   }
 }
 
@@ -141,7 +94,7 @@ async function answered(load: ReturnType<typeof loadGenerator>, n: number): Prom
 
 describe('a healthy canary under load', () => {
   it('walks every step with zero failed requests, becomes stable, and leaves the old revision for undo', async () => {
-    const m = await Model.create();
+    const m = await Model.serving();
     const load = loadGenerator(m.url, body, 4, true);
     await answered(load, 50);
     await m.deploy('2', 'canary-v2.onnx');
@@ -175,7 +128,7 @@ describe('a healthy canary under load', () => {
 
 describe('a canary that fails on real inputs', () => {
   it('is off traffic within seconds of its first failure, judged on the router metrics, and says why', async () => {
-    const m = await Model.create();
+    const m = await Model.serving();
     const load = loadGenerator(m.url, body, 4, true);
     await answered(load, 50);
     await m.deploy('3', 'canary-faulty.onnx');
@@ -219,7 +172,7 @@ describe('a canary that fails on real inputs', () => {
 
 describe('the canary header', () => {
   it('sends requests carrying it to the canary whatever its weight', async () => {
-    const m = await Model.create({ traffic: { match: [{ header: 'x-model-version', value: 'canary' }] } });
+    const m = await Model.serving({ traffic: { match: [{ header: 'x-model-version', value: 'canary' }] } });
     await m.deploy('2', 'canary-v2.onnx', {
       rollout: { strategy: 'Canary', steps: [{ setWeight: 0 }, { pause: {} }] },
       traffic: { match: [{ header: 'x-model-version', value: 'canary' }] },
@@ -239,7 +192,7 @@ describe('the canary header', () => {
 
 describe('undo', () => {
   it('serves the old version again within seconds: a warm revision is a switch, not a cold start', async () => {
-    const m = await Model.create({ rollout: { ...rollout, warmReplicas: 1 } });
+    const m = await Model.serving({ rollout: { ...rollout, warmReplicas: 1 } });
     await m.deploy('2', 'canary-v2.onnx', { rollout: { strategy: 'BlueGreen', warmReplicas: 1 } });
     await eventually(async () => (await m.get()).status?.stable?.version === '2', 240_000, 250);
     const load = loadGenerator(m.url, body, 2, true);
@@ -261,13 +214,14 @@ describe('undo', () => {
     expect({ failed: report.failed, errors: report.errors }).toEqual({ failed: 0, errors: [] });
     expect(seconds).toBeLessThan(30);
     process.stderr.write(`e2e canary: undo served version 1 again after ${seconds.toFixed(1)} s\n`);
-    expect((await m.get()).status?.phase).toBe('RolledBack');
+    // The status is written after the objects of the same reconcile: traffic may move a moment before it.
+    await m.until(async () => (await m.get()).status?.phase === 'RolledBack');
   }, 360_000);
 });
 
 describe('a canary without traffic', () => {
   it('follows noData Wait: rolled back when no data comes before the timeout', async () => {
-    const m = await Model.create();
+    const m = await Model.serving();
     await m.deploy('2', 'canary-v2.onnx', {
       analysis: { ...analysis, noData: { policy: 'Wait', timeout: '10s' } },
     });
@@ -287,7 +241,7 @@ describe('a canary without traffic', () => {
 
 describe('an operator restarted mid-rollout', () => {
   it('resumes at the same step with the same weights', async () => {
-    const m = await Model.create();
+    const m = await Model.serving();
     await m.deploy('2', 'canary-v2.onnx', {
       rollout: {
         strategy: 'Canary',
