@@ -15,38 +15,27 @@
  * BENCH_SECONDS (default 5) per overhead point;
  * BENCH_ROLLBACK_RUNS (default 3) runs per setting.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { launchCluster } from '../../cluster/src/launcher.js';
+import { buildLoadgen, onCpu, pinned, runLoadgen } from '../support/loadgen.js';
 import { benchTabularModel, faultyIrisModel, irisModel } from '../../test/fixtures/onnx/models.js';
 import type { ModelDeployment } from '../../operator/src/api/v1alpha1/schema.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RUNS = Number(process.env.BENCH_ROLLBACK_RUNS ?? 3);
-const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'modelship-bench-rollout-'));
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
-const pinned = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return cpus().length >= 2;
-  } catch {
-    return false;
-  }
-})();
-const onCpu = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
-  pinned ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 // ---- 1. router overhead -------------------------------------------------------------------------------------------
@@ -83,30 +72,7 @@ async function spawnReady(
 }
 
 async function load(loadgen: string, url: string, body: string, connections: number, pid: number) {
-  const [cmd, args] = onCpu(1, loadgen, [
-    '-url',
-    url,
-    '-body',
-    body,
-    '-c',
-    String(connections),
-    '-d',
-    `${SECONDS}s`,
-    '-warmup',
-    '1s',
-    '-pid',
-    String(pid),
-  ]);
-  const { stdout } = await run(cmd, args, { encoding: 'utf8', env: { ...process.env, GOMAXPROCS: '1' } });
-  const r = JSON.parse(stdout) as {
-    requests: number;
-    requestsPerSecond: number;
-    p50Ms: number;
-    p99Ms: number;
-    errors: number;
-    serverCpuSeconds: number;
-    loadgenCpuSeconds: number;
-  };
+  const r = await runLoadgen({ loadgen, url, body, connections, seconds: SECONDS, pid });
   return {
     rps: r.requestsPerSecond,
     p50Ms: r.p50Ms,
@@ -119,12 +85,7 @@ async function load(loadgen: string, url: string, body: string, connections: num
 }
 
 async function routerOverhead() {
-  const loadgen = join(work, 'loadgen');
-  execFileSync('go', ['build', '-o', loadgen, '.'], {
-    cwd: join(ROOT, 'bench/server/loadgen'),
-    stdio: 'inherit',
-    env: { ...process.env, CGO_ENABLED: '0' },
-  });
+  const loadgen = buildLoadgen(work);
   const model = join(work, 'tabular.onnx');
   writeFileSync(model, benchTabularModel());
   const body = join(work, 'body.json');

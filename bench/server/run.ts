@@ -10,13 +10,13 @@
  * load generator), and a floor stage bounds what any Node HTTP server can reach on this core: a bare node:http
  * server answering the same payloads (echo-server.ts), and the limit at batch 64 while that server is loaded.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { benchTabularModel, matmulModel } from '../../test/fixtures/onnx/models.js';
+import { buildLoadgen, onCpu, pinned, runLoadgen } from '../support/loadgen.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
@@ -27,7 +27,6 @@ const LIMIT_BATCHES = [1, 8, 16, 32, 64, 128, 256];
 const SERVER_ENV = { MODELSHIP_INTRA_OP_THREADS: '1', MODELSHIP_MAX_BATCH_SIZE: '64' };
 const SERVER_CLI = process.env.BENCH_SERVER_CLI ?? join(ROOT, 'server-image/src/cli.ts');
 
-const pinned = canPin();
 const work = mkdtempSync(join(tmpdir(), 'modelship-bench-'));
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -62,29 +61,6 @@ interface Point {
   /** Against batch 64: the largest batch 64 connections of one-row requests can form. */
   ratioToLimitAt64?: number;
   ratioToNaive?: number;
-}
-
-function canPin(): boolean {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return cpus().length >= 2;
-  } catch {
-    return false;
-  }
-}
-
-function onCpu(cpu: number, cmd: string, args: string[]): [string, string[]] {
-  return pinned ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
-}
-
-function buildLoadgen(): string {
-  const out = join(work, 'loadgen');
-  execFileSync('go', ['build', '-o', out, '.'], {
-    cwd: join(HERE, 'loadgen'),
-    stdio: 'inherit',
-    env: { ...process.env, CGO_ENABLED: '0' },
-  });
-  return out;
 }
 
 function bodies(m: ModelCase): { json: string; binary: string; headerLength: number } {
@@ -166,8 +142,6 @@ async function stop(child: ChildProcess): Promise<void> {
   children.delete(child);
 }
 
-const run = promisify(execFile);
-
 /** Runs the load generator against `url` (and reads the CPU time of `pid`, the server). */
 async function load(
   loadgen: string,
@@ -178,30 +152,14 @@ async function load(
   pid: number | undefined,
   seconds = SECONDS,
 ) {
-  const [cmd, args] = onCpu(1, loadgen, [
-    '-url',
-    url,
-    '-body',
-    body,
-    '-c',
-    String(connections),
-    '-d',
-    `${seconds}s`,
-    '-warmup',
-    '1s',
-    '-pid',
-    String(pid ?? 0),
-    ...headers.flatMap((h) => ['-H', h]),
-  ]);
-  const { stdout } = await run(cmd, args, { encoding: 'utf8', env: { ...process.env, GOMAXPROCS: '1' } });
-  const r = JSON.parse(stdout);
-  const requests = r.requests as number;
-  const cpu = r.serverCpuSeconds as number;
+  const r = await runLoadgen({ loadgen, url, body, connections, seconds, pid, headers });
+  const requests = r.requests;
+  const cpu = r.serverCpuSeconds;
   return {
-    rowsPerSecond: r.requestsPerSecond as number,
-    p50Ms: r.p50Ms as number,
-    p99Ms: r.p99Ms as number,
-    errors: r.errors as number,
+    rowsPerSecond: r.requestsPerSecond,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    errors: r.errors,
     ...(cpu > 0 && requests > 0 ? { cpuUsPerRequest: (cpu / requests) * 1e6 } : {}),
   };
 }
@@ -436,7 +394,7 @@ async function main(): Promise<void> {
     console.error(
       'WARNING: taskset or a second CPU is missing: running unpinned, figures are not comparable',
     );
-  const loadgen = buildLoadgen();
+  const loadgen = buildLoadgen(work);
   const models: ModelCase[] = [
     { name: 'tabular', input: 'features', features: 30, bytes: benchTabularModel() },
     { name: 'matmul', input: 'x', features: 1024, bytes: matmulModel(4, 1024) },
