@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../cluster/src/versions.js';
-import { cachedTool } from '../support/tool-cache.js';
+import { cachedTool } from '../../cluster/src/tool-cache.js';
 
 const run = promisify(execFile);
 export const moduleDir = join(repoRoot, 'test/gitops');

@@ -23,7 +23,7 @@ import { freePort, httpGet, logTail, startComponent, stopComponent } from '../..
 import { readVersions } from '../../cluster/src/versions.js';
 import { createNamespace, eventually, kubeconfigPath, kubectlOk } from './cluster.js';
 import { installGatewayApiCrds } from './foreign-crds.js';
-import { cachedTool, type Log } from './tool-cache.js';
+import { cachedTool, type Log } from '../../cluster/src/tool-cache.js';
 
 /** What Contour writes in a GatewayClass' controllerName to claim it. */
 export const contourControllerName = 'projectcontour.io/gateway-controller';

