@@ -107,6 +107,10 @@ run: build ## Run the operator in the foreground against the current KUBECONFIG 
 image-operator: deps ## Build the operator image from operator/Dockerfile (cached; prints its size and docker-archive)
 	@$(TSX) cluster/src/images/cli.ts operator
 
+.PHONY: chart
+chart: deps ## Lint (helm lint --strict) and package the Helm chart into dist/charts/modelship-<version>.tgz
+	@$(TSX) scripts/package-chart.ts
+
 .PHONY: install
 install: deps ## Install the CRD and the operator's RBAC into the current KUBECONFIG's cluster
 	kubectl apply --server-side -f crds/ -f config/rbac/operator.yaml

@@ -7,6 +7,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultRelease, installChart } from './chart-operator.js';
 import { launchCluster, stopCluster } from './launcher.js';
 import {
   installModelship,
@@ -31,9 +32,16 @@ if (mode !== 'node' && mode !== 'controlplane') {
 
 // `on` (default): cluster-up also installs the CRD and runs the operator in the background, so that
 // `kubectl apply -f examples/` is all a person needs. `off`: the cluster alone (for `make run` in a terminal).
+// `chart`: the Helm chart installs the CRD and runs the operator in the cluster from its image, as users run it.
 const operatorMode = process.env.MODELSHIP_OPERATOR ?? 'on';
-if (operatorMode !== 'on' && operatorMode !== 'off') {
-  console.error(`cluster: MODELSHIP_OPERATOR must be on or off, not ${operatorMode}`);
+if (operatorMode !== 'on' && operatorMode !== 'off' && operatorMode !== 'chart') {
+  console.error(`cluster: MODELSHIP_OPERATOR must be on, off or chart, not ${operatorMode}`);
+  process.exit(2);
+}
+if (operatorMode === 'chart' && mode !== 'node') {
+  console.error(
+    'cluster: MODELSHIP_OPERATOR=chart runs the operator in pods, which needs a node (MODELSHIP_CLUSTER_MODE=node)',
+  );
   process.exit(2);
 }
 
@@ -44,6 +52,15 @@ function exportLine(kubeconfig: string): string {
 async function ensureOperator(kubeconfig: string): Promise<void> {
   if (operatorMode === 'off') {
     console.log('The operator is not running (MODELSHIP_OPERATOR=off): make install, then make run.');
+    return;
+  }
+  if (operatorMode === 'chart') {
+    const { name, namespace } = defaultRelease;
+    await installChart({ dir, kubeconfig, log: (line) => console.log(line) });
+    console.log(
+      `The chart is installed: release ${name} in namespace ${namespace}, the operator runs in the cluster ` +
+        `(kubectl -n ${namespace} get pods).`,
+    );
     return;
   }
   await installModelship(kubeconfig);

@@ -54,3 +54,27 @@ export async function installIstioVirtualServiceCrd(): Promise<void> {
   if (vs.length !== 1) throw new Error('no VirtualService CRD in istio.io/api');
   await applyCrds(vs, ['virtualservices.networking.istio.io']);
 }
+
+/** The Prometheus Operator's CRDs the chart renders objects of: ServiceMonitor, PodMonitor, PrometheusRule. */
+export async function installPrometheusOperatorCrds(): Promise<void> {
+  const dir = await moduleDir(
+    'github.com/prometheus-operator/prometheus-operator',
+    readVersions().PROMETHEUS_OPERATOR_VERSION!,
+  );
+  const kinds = ['servicemonitors', 'podmonitors', 'prometheusrules'];
+  const docs = await Promise.all(
+    kinds.map(
+      async (k) =>
+        yaml.load(
+          await readFile(
+            join(dir, 'example/prometheus-operator-crd', `monitoring.coreos.com_${k}.yaml`),
+            'utf8',
+          ),
+        ) as object,
+    ),
+  );
+  await applyCrds(
+    docs,
+    kinds.map((k) => `${k}.monitoring.coreos.com`),
+  );
+}

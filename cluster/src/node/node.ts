@@ -21,6 +21,7 @@ import {
   saveHostState,
   setSysctl,
 } from './host.js';
+import { importArchive } from './images.js';
 import { nodeLayout, type NodePorts } from './layout.js';
 import { deployModelStore } from './model-store.js';
 
@@ -91,7 +92,7 @@ export async function startNode(o: NodeOptions, components: Component[]): Promis
   });
   for (const image of o.images) {
     o.log(`importing ${image.ref}`);
-    await ctr('-n', 'k8s.io', 'images', 'import', '--no-unpack', image.archive);
+    await importArchive(o.dir, image);
   }
 
   // 3. kube-scheduler
