@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * `modelship-server serve` (the model) and `modelship-server route` (the router in front of a ModelDeployment's
- * revisions): the serving image's entry point (the npm bin and the image's ENTRYPOINT).
+ * `modelship-server serve` (the model), `modelship-server route` (the router in front of a ModelDeployment's
+ * revisions) and `modelship-server inspect` (a model validated once, by a Job): the serving image's entry point
+ * (the npm bin and the image's ENTRYPOINT).
  * Exit codes: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when the model could not be loaded (or its
- * onnxruntime worker died), 2 for bad flags.
+ * onnxruntime worker died), 2 for bad flags. inspect: 0 when the model passed, 1 when not (the result says why).
  */
 import { buildProgram } from './config.js';
+import { runInspect } from './inspect/command.js';
 import { createLogging } from './logger.js';
 import { startServer } from './main.js';
 import { startRouter } from './router/main.js';
@@ -48,6 +50,7 @@ const program = buildProgram(
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   },
+  runInspect,
 );
 
 function exitSoon(code: number): void {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { buildProgram, type ServerConfig } from './config.js';
+import { buildProgram, type InspectConfig, type ServerConfig } from './config.js';
 import * as ENV from './env.js';
 
 async function parse(args: string[]): Promise<ServerConfig> {
@@ -60,5 +60,59 @@ describe('serve configuration', () => {
       revision: 'abc123',
       port: 9001,
     });
+  });
+});
+
+async function parseInspect(args: string[]): Promise<InspectConfig> {
+  let config: InspectConfig | undefined;
+  await buildProgram(
+    () => undefined,
+    () => undefined,
+    (c) => {
+      config = c;
+    },
+  ).parseAsync(['node', 'modelship-server', 'inspect', ...args]);
+  return config!;
+}
+
+describe('inspect configuration', () => {
+  it("takes serve's model-loading settings with their defaults, and its own", async () => {
+    const c = await parseInspect(['--model-uri', '/m.onnx']);
+    expect(c).toEqual({
+      modelUri: '/m.onnx',
+      intraOpThreads: 0,
+      interOpThreads: 0,
+      cacheDir: expect.any(String),
+      pvcRoot: '/mnt/pvc',
+      maxModelBytes: 2 ** 31,
+      loadAttempts: 3,
+      loadRetryDelayMs: 2000,
+      fetchTimeoutMs: 300_000,
+      logLevel: 'info',
+      holdoutUri: undefined,
+      maxHoldoutBytes: 64 * 1024 * 1024,
+      terminationLog: '/dev/termination-log',
+      timeoutMs: 900_000,
+    });
+  });
+
+  it('reads its variables, and an empty holdout URI means none', async () => {
+    Object.assign(process.env, {
+      [ENV.MODEL_URI]: 'pvc://runs/7/model.onnx',
+      [ENV.MODEL_SHA256]: 'B'.repeat(64),
+      [ENV.HOLDOUT_URI]: 'pvc://runs/7/holdout.json',
+      [ENV.TERMINATION_LOG]: '/tmp/term',
+      [ENV.INSPECT_TIMEOUT_MS]: '5000',
+      [ENV.MAX_HOLDOUT_BYTES]: '1024',
+    });
+    expect(await parseInspect([])).toMatchObject({
+      modelUri: 'pvc://runs/7/model.onnx',
+      modelSha256: 'b'.repeat(64),
+      holdoutUri: 'pvc://runs/7/holdout.json',
+      terminationLog: '/tmp/term',
+      timeoutMs: 5000,
+      maxHoldoutBytes: 1024,
+    });
+    expect(await parseInspect(['--holdout', ''])).toMatchObject({ holdoutUri: undefined });
   });
 });

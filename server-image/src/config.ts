@@ -1,6 +1,7 @@
 /**
  * `modelship-server serve` configuration: every flag with its environment variable (env.ts) and default, parsed
  * once into a typed ServerConfig that main.ts passes down. Nothing reads the environment anywhere else.
+ * `inspect` takes serve's model-loading flags (the same Option objects) plus its own, into an InspectConfig.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,29 @@ export interface ServerConfig {
   drainTimeoutMs: number;
   logLevel: string;
   revision: string;
+}
+
+/** `modelship-server inspect`: serve's settings for fetching and opening the model, and its own. */
+export interface InspectConfig extends Pick<
+  ServerConfig,
+  | 'modelUri'
+  | 'modelSha256'
+  | 'intraOpThreads'
+  | 'interOpThreads'
+  | 'cacheDir'
+  | 'pvcRoot'
+  | 'maxModelBytes'
+  | 's3Endpoint'
+  | 'loadAttempts'
+  | 'loadRetryDelayMs'
+  | 'fetchTimeoutMs'
+  | 'logLevel'
+> {
+  holdoutUri?: string;
+  maxHoldoutBytes: number;
+  /** '' writes no termination message. */
+  terminationLog: string;
+  timeoutMs: number;
 }
 
 const int =
@@ -169,6 +193,47 @@ function serveOptions(): Option[] {
   ];
 }
 
+/** serve's flags that decide how a model is fetched and opened: `inspect` must open it the same way. */
+const MODEL_LOADING_FLAGS: ReadonlySet<string> = new Set([
+  '--model-uri',
+  '--model-sha256',
+  '--intra-op-threads',
+  '--inter-op-threads',
+  '--cache-dir',
+  '--pvc-root',
+  '--max-model-bytes',
+  '--s3-endpoint',
+  '--load-attempts',
+  '--load-retry-delay-ms',
+  '--fetch-timeout-ms',
+  '--log-level',
+]);
+
+/** The options of `inspect`: serve's model-loading ones, then the holdout and where the result goes. */
+function inspectOptions(): Option[] {
+  const o = (flags: string, description: string, env: string): Option =>
+    new Option(flags, description).env(env);
+  return [
+    ...serveOptions().filter((option) => MODEL_LOADING_FLAGS.has(option.long ?? '')),
+    o(
+      '--holdout <uri>',
+      'a holdout set to score (JSON, see src/inspect/holdout.ts); same URI forms as --model-uri',
+      ENV.HOLDOUT_URI,
+    ),
+    o('--max-holdout-bytes <bytes>', 'largest holdout file', ENV.MAX_HOLDOUT_BYTES)
+      .default(64 * 1024 * 1024)
+      .argParser(int(1)),
+    o(
+      '--termination-log <path>',
+      "also write the result here, cut to Kubernetes' 4096 bytes ('' = nowhere)",
+      ENV.TERMINATION_LOG,
+    ).default('/dev/termination-log'),
+    o('--timeout-ms <ms>', 'longest the whole inspection may take, retries included', ENV.INSPECT_TIMEOUT_MS)
+      .default(900_000)
+      .argParser(int(1)),
+  ];
+}
+
 /** The options of `route`: the router in front of a ModelDeployment's revisions. */
 function routeOptions(): Option[] {
   const o = (flags: string, description: string, env: string): Option =>
@@ -199,12 +264,13 @@ function routeOptions(): Option[] {
 }
 
 /**
- * The `modelship-server` program: `serve` (the model) and `route` (the router); each handler receives its parsed
- * configuration.
+ * The `modelship-server` program: `serve` (the model), `route` (the router) and `inspect` (validate a model once,
+ * as a Job); each handler receives its parsed configuration.
  */
 export function buildProgram(
   onServe: (config: ServerConfig) => Promise<void> | void,
   onRoute: (config: RouterConfig) => Promise<void> | void = () => undefined,
+  onInspect: (config: InspectConfig) => Promise<void> | void = () => undefined,
 ): Command {
   const program = new Command('modelship-server')
     .description(
@@ -252,6 +318,21 @@ export function buildProgram(
       drainTimeoutMs: opts.drainTimeoutMs as number,
       logLevel: opts.logLevel as string,
     });
+  });
+  const inspect = program
+    .command('inspect')
+    .description(
+      'load the model as serve does (fetch, sha256, session, warm-up), report its signature and optionally a ' +
+        'holdout score as one JSON line on stdout and in the termination message; exit 0 if ok, 1 if not',
+    );
+  for (const option of inspectOptions()) inspect.addOption(option);
+  inspect.exitOverride(exitCodes);
+  inspect.action(async (opts: Record<string, unknown>) => {
+    if (typeof opts.modelUri !== 'string' || opts.modelUri === '')
+      inspect.error(`error: --model-uri (or ${ENV.MODEL_URI}) is required`, { exitCode: 2 });
+    const { holdout, ...rest } = opts;
+    // An empty MODELSHIP_HOLDOUT_URI (a template that always sets it) means no holdout.
+    await onInspect({ ...(rest as unknown as InspectConfig), holdoutUri: (holdout as string) || undefined });
   });
   return program;
 }

@@ -1,6 +1,7 @@
 /**
  * The serving runtime's environment variables: the contract with the operator, which imports this file to build
- * pod templates. Keep it free of imports and of logic. Each variable has a matching `modelship-server serve` flag.
+ * pod templates. Keep it free of imports and of logic. Each variable has a matching `modelship-server serve` flag,
+ * except the router's and those of `modelship-server inspect` (INSPECT_ONLY_ENV_VARS), which have flags there.
  */
 
 /** Model name in the protocol's URLs (--model-name). @default 'model' */
@@ -69,6 +70,26 @@ export const ROUTER_CONFIGMAP = 'MODELSHIP_ROUTER_CONFIGMAP';
 /** The router: the namespace of that ConfigMap, normally the pod's own (--namespace). */
 export const ROUTER_NAMESPACE = 'MODELSHIP_ROUTER_NAMESPACE';
 
+/** `inspect`: the holdout set to score, same URI forms as the model (--holdout). Optional. */
+export const HOLDOUT_URI = 'MODELSHIP_HOLDOUT_URI';
+/** `inspect`: largest holdout file in bytes (--max-holdout-bytes). @default 67108864 (64 MiB) */
+export const MAX_HOLDOUT_BYTES = 'MODELSHIP_MAX_HOLDOUT_BYTES';
+/**
+ * `inspect`: the file the result is written to for the Job's pod status, cut to Kubernetes' 4096 bytes; '' writes
+ * none (--termination-log). @default '/dev/termination-log'
+ */
+export const TERMINATION_LOG = 'MODELSHIP_TERMINATION_LOG';
+/** `inspect`: longest the whole inspection may take, ms; then it fails with `deadline_exceeded` (--timeout-ms). @default 900000 */
+export const INSPECT_TIMEOUT_MS = 'MODELSHIP_INSPECT_TIMEOUT_MS';
+
+/** The variables only `modelship-server inspect` reads. */
+export const INSPECT_ONLY_ENV_VARS = [
+  HOLDOUT_URI,
+  MAX_HOLDOUT_BYTES,
+  TERMINATION_LOG,
+  INSPECT_TIMEOUT_MS,
+] as const;
+
 /** Every variable above, for checks (e.g. that the Dockerfile only sets known ones). */
 export const ALL_ENV_VARS = [
   MODEL_NAME,
@@ -97,6 +118,7 @@ export const ALL_ENV_VARS = [
   REVISION,
   ROUTER_CONFIGMAP,
   ROUTER_NAMESPACE,
+  ...INSPECT_ONLY_ENV_VARS,
 ] as const;
 
 /** Defaults the operator's CRD repeats (batching) and the probes it sets. */

@@ -1,5 +1,5 @@
 /**
- * JSON logs on stdout, one object per line, with a timestamp, for the cluster's log pipeline.
+ * JSON logs on stdout (stderr for `inspect`), one object per line, with a timestamp, for the cluster's log pipeline.
  * winston formats and filters every line except the access log: the one `request` line per request has a fixed
  * shape and is written by createAccessLog (~0.6 µs a line; a winston call costs ~5 µs, mostly its stream
  * pipeline, which was a measurable share of a request's CPU time, see bench/server). Both write through one
@@ -114,7 +114,16 @@ export interface Logging {
 
 /** A LineWriter on stdout that is flushed when the process exits. */
 export function stdoutLines(): LineWriter {
-  const out = new LineWriter((text) => process.stdout.write(text));
+  return linesOn(process.stdout);
+}
+
+/** The same on stderr: `inspect` keeps stdout for its one result line. */
+export function stderrLines(): LineWriter {
+  return linesOn(process.stderr);
+}
+
+function linesOn(stream: NodeJS.WriteStream): LineWriter {
+  const out = new LineWriter((text) => stream.write(text));
   process.on('exit', () => out.flush());
   return out;
 }

@@ -44,8 +44,8 @@ describe('modelship-server', () => {
     const { code, stdout } = await cli(['serve', '--help']);
     expect(code).toBe(0);
     const text = stdout.replace(/\s+/g, ' ');
-    const routerOnly: string[] = [ENV.ROUTER_CONFIGMAP, ENV.ROUTER_NAMESPACE];
-    for (const name of ENV.ALL_ENV_VARS.filter((n) => !routerOnly.includes(n)))
+    const notServe: string[] = [ENV.ROUTER_CONFIGMAP, ENV.ROUTER_NAMESPACE, ...ENV.INSPECT_ONLY_ENV_VARS];
+    for (const name of ENV.ALL_ENV_VARS.filter((n) => !notServe.includes(n)))
       expect(text).toContain(`env: ${name}`);
     for (const flag of [
       '--model-name',
