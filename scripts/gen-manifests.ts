@@ -1,6 +1,7 @@
 /**
  * Writes every generated manifest from its TypeScript source:
  *   crds/modelship.dev_modeldeployments.yaml   from operator/src/api/v1alpha1/schema.ts
+ *   crds/modelship.dev_modelversions.yaml      from operator/src/api/v1alpha1/model-version.ts
  *   config/rbac/*.yaml                         from operator/src/rbac.ts
  *   config/argocd/argocd-cm.yaml               from config/argocd/modeldeployment-health.lua
  *   charts/modelship/{Chart.yaml,crds/,templates/_rbac-rules.tpl}   see scripts/chart.ts
@@ -13,6 +14,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { modelDeploymentCrd } from '../operator/src/api/v1alpha1/crd.js';
+import { modelVersionCrd } from '../operator/src/api/v1alpha1/model-version.js';
 import { clusterRbac, namespacedRbac } from '../operator/src/rbac.js';
 import { argocdCm, argocdCmFile, healthLuaFile } from './argocd-cm.js';
 import { chartDir, chartYaml, rbacRulesTpl } from './chart.js';
@@ -24,10 +26,13 @@ const dump = (docs: unknown[]) =>
 
 export function renderedManifests(): Record<string, string> {
   const crd = header('operator/src/api/v1alpha1/schema.ts') + dump([modelDeploymentCrd()]);
+  const mvCrd = header('operator/src/api/v1alpha1/model-version.ts') + dump([modelVersionCrd()]);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Parameters<typeof chartYaml>[0];
   return {
     'crds/modelship.dev_modeldeployments.yaml': crd,
     [`${chartDir}/crds/modelship.dev_modeldeployments.yaml`]: crd,
+    'crds/modelship.dev_modelversions.yaml': mvCrd,
+    [`${chartDir}/crds/modelship.dev_modelversions.yaml`]: mvCrd,
     [`${chartDir}/Chart.yaml`]: header('package.json') + dump([chartYaml(pkg)]),
     [`${chartDir}/templates/_rbac-rules.tpl`]: rbacRulesTpl(),
     'config/rbac/operator.yaml': header('operator/src/rbac.ts') + dump(clusterRbac()),

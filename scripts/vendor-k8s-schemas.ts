@@ -1,6 +1,6 @@
 /**
  * Extracts the OpenAPI schemas of the Kubernetes core types that ModelDeployment embeds (affinity,
- * tolerations, env, resources) from the pinned upstream release's published OpenAPI v3 document, inlines
+ * tolerations, env, resources, and the retraining pod's volumes) from the pinned upstream release's published OpenAPI v3 document, inlines
  * their references and converts them to CRD structural-schema form. The output is committed, so the CRD
  * generation needs no network; `make manifests` re-runs this and the staleness check compares.
  *
@@ -17,6 +17,10 @@ const wanted = {
   Toleration: 'io.k8s.api.core.v1.Toleration',
   EnvVar: 'io.k8s.api.core.v1.EnvVar',
   ResourceRequirements: 'io.k8s.api.core.v1.ResourceRequirements',
+  // The retraining job's pod: its volumes, mounts and variables from ConfigMaps and Secrets.
+  Volume: 'io.k8s.api.core.v1.Volume',
+  VolumeMount: 'io.k8s.api.core.v1.VolumeMount',
+  EnvFromSource: 'io.k8s.api.core.v1.EnvFromSource',
 } as const;
 
 /** Keywords a CRD structural schema accepts that are worth keeping from upstream. */

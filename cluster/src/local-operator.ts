@@ -86,6 +86,9 @@ export async function installModelship(kubeconfig: string): Promise<void> {
     return r.stdout;
   };
   await ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
-  await waitForCrdsEstablished(['modeldeployments.modelship.dev'], { kubeconfig, timeoutMs: 60_000 });
+  await waitForCrdsEstablished(['modeldeployments.modelship.dev', 'modelversions.modelship.dev'], {
+    kubeconfig,
+    timeoutMs: 60_000,
+  });
   await ok(['apply', '--server-side', '-f', join(repoRoot, 'config/rbac/operator.yaml')]);
 }

@@ -21,7 +21,13 @@ import { RolloutSlots } from './reconcile/slots.js';
 import type { Caches } from './reconcile/observe.js';
 import { podSummary } from './reconcile/observe.js';
 import { ModelDeploymentReconciler } from './reconcile/reconciler.js';
-import { kinds, optionalOwnedKinds, ownedKinds, type OptionalKindName } from './resources.js';
+import {
+  kinds,
+  optionalOwnedKinds,
+  ownedKinds,
+  retrainingKinds,
+  type OptionalKindName,
+} from './resources.js';
 import type { Logger } from './telemetry/logger.js';
 import type { OperatorMetrics } from './telemetry/metrics.js';
 
@@ -89,9 +95,16 @@ export class Controller {
         informer(kind, { labelSelector: managedSelector }),
       ]),
     );
+    const retraining = Object.fromEntries(
+      Object.entries(retrainingKinds).map(([name, kind]) => [
+        name,
+        informer(kind, { labelSelector: managedSelector }),
+      ]),
+    );
     this.informers = {
       modelDeployments: informer<ModelDeployment>(kinds.modelDeployment),
       ...owned,
+      ...retraining,
       // Pods are read only to explain failures: their spec is dropped from the cache.
       pods: informer<k8s.V1Pod>(kinds.pod, { labelSelector: managedSelector, transform: podSummary }),
     } as InformerSet;
@@ -104,7 +117,12 @@ export class Controller {
       o.writer ??
       new KubeClient(
         o.kubeConfig,
-        [kinds.modelDeployment, ...Object.values(ownedKinds), ...Object.values(optionalOwnedKinds)],
+        [
+          kinds.modelDeployment,
+          ...Object.values(ownedKinds),
+          ...Object.values(optionalOwnedKinds),
+          ...Object.values(retrainingKinds),
+        ],
         o.metrics.apiRequests,
       );
     this.caches = { ...this.informers, optional: (name) => this.optionalCache(name) };

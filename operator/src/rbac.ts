@@ -23,6 +23,11 @@ export const watchRules: V1PolicyRule[] = [
   ...[...Object.values(ownedKinds), ...Object.values(optionalOwnedKinds)].map((k) =>
     rule(k, ['list', 'watch', 'create', 'patch', 'delete']),
   ),
+  // Retraining: the runs' Jobs (made by the CronJob, or at once by kubectl modelship retrain) are read; validation
+  // Jobs are created and removed with their ModelVersion. ModelVersions are the operator's own records.
+  rule(kinds.job, ['list', 'watch', 'create', 'patch', 'delete']),
+  rule(kinds.modelVersion, ['list', 'watch', 'create', 'patch', 'delete']),
+  rule(kinds.modelVersion, ['patch'], 'status'),
   // Kept revisions are scaled without touching the rest of their Deployment (as an autoscaler does).
   rule(kinds.deployment, ['patch'], 'scale'),
   // The router's Role lets it read its ConfigMap; the API server lets the operator grant only what it holds itself.

@@ -2,11 +2,13 @@
  * Every kind the operator reads or writes, named once. The API client's paths, the informers and the RBAC rules
  * (rbac.ts) are derived from this list.
  */
+import { modelVersionKind, modelVersionPlural } from './api/v1alpha1/model-version.js';
 import { apiVersion, kind, plural } from './api/v1alpha1/schema.js';
 import type { ResourceKind } from './kube/resource.js';
 
 export const kinds = {
   modelDeployment: { apiVersion, kind, plural },
+  modelVersion: { apiVersion, kind: modelVersionKind, plural: modelVersionPlural },
   deployment: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
   service: { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   podDisruptionBudget: {
@@ -25,6 +27,8 @@ export const kinds = {
   roleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },
   httpRoute: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
   virtualService: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', plural: 'virtualservices' },
+  cronJob: { apiVersion: 'batch/v1', kind: 'CronJob', plural: 'cronjobs' },
+  job: { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
   pod: { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
   event: { apiVersion: 'v1', kind: 'Event', plural: 'events' },
 } as const satisfies Record<string, ResourceKind>;
@@ -42,6 +46,17 @@ export const ownedKinds = {
   serviceAccounts: kinds.serviceAccount,
   roles: kinds.role,
   roleBindings: kinds.roleBinding,
+  cronJobs: kinds.cronJob,
+} as const satisfies Record<string, ResourceKind>;
+
+/**
+ * What retraining adds, watched by label but not owned by the ModelDeployment as the objects above are (nothing
+ * deletes them for not being desired): the runs' Jobs (owned by the CronJob) and validation Jobs, and the
+ * ModelVersions (owned by the ModelDeployment, deleted by the version history limit).
+ */
+export const retrainingKinds = {
+  jobs: kinds.job,
+  modelVersions: kinds.modelVersion,
 } as const satisfies Record<string, ResourceKind>;
 
 /**

@@ -120,12 +120,15 @@ describe('the chart, checked by Helm', () => {
     expect(deployments.trim()).toBe('');
   });
 
-  it('ships the CRD byte for byte as crds/ has it', async () => {
-    const shipped = readFileSync(join(chart, 'crds/modelship.dev_modeldeployments.yaml'), 'utf8');
-    expect(shipped).toBe(readFileSync(join(repoRoot, 'crds/modelship.dev_modeldeployments.yaml'), 'utf8'));
-    const docs = await render([], ['--include-crds']);
-    const [crd] = ofKind(docs, 'CustomResourceDefinition');
-    expect(crd).toEqual(yaml.load(shipped));
+  it('ships the CRDs byte for byte as crds/ has them', async () => {
+    const files = ['modelship.dev_modeldeployments.yaml', 'modelship.dev_modelversions.yaml'];
+    const docs = ofKind(await render([], ['--include-crds']), 'CustomResourceDefinition');
+    expect(docs).toHaveLength(files.length);
+    for (const file of files) {
+      const shipped = readFileSync(join(chart, 'crds', file), 'utf8');
+      expect(shipped).toBe(readFileSync(join(repoRoot, 'crds', file), 'utf8'));
+      expect(docs).toContainEqual(yaml.load(shipped));
+    }
   });
 });
 

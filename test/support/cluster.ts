@@ -52,7 +52,9 @@ export async function kubectlOk(args: string[], input?: string): Promise<string>
 /** Installs the generated CRDs and waits until they are Established. Idempotent. */
 export async function installCrds(): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'crds')]);
-  await waitForCrdsEstablished(['modeldeployments.modelship.dev'], { kubeconfig: kubeconfigPath() });
+  await waitForCrdsEstablished(['modeldeployments.modelship.dev', 'modelversions.modelship.dev'], {
+    kubeconfig: kubeconfigPath(),
+  });
 }
 
 /** Namespaces this test file created (each file has its own module registry). */

@@ -264,4 +264,51 @@ export async function markPodsCrashLooping(
   }
 }
 
+/**
+ * Ends every pod matching `selector` as a kubelet would when its container exits: Succeeded (exit 0) or Failed, with
+ * `message` as the container's termination message (what it wrote to /dev/termination-log).
+ */
+export async function markPodsTerminated(
+  namespace: string,
+  selector: string,
+  container: string,
+  exitCode: number,
+  message: string,
+): Promise<void> {
+  const pods = await eventually(async () => {
+    const p = await podsOf(namespace, selector);
+    return p.length > 0 && p;
+  }, 60_000);
+  const now = new Date().toISOString();
+  for (const pod of pods) {
+    await patchPodStatus(pod, {
+      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+      startTime: now,
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+        { type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now },
+      ],
+      containerStatuses: [
+        {
+          name: container,
+          ready: false,
+          started: false,
+          restartCount: 0,
+          image: 'trainer',
+          imageID: '',
+          state: {
+            terminated: {
+              exitCode,
+              reason: exitCode === 0 ? 'Completed' : 'Error',
+              message,
+              startedAt: now,
+              finishedAt: now,
+            },
+          },
+        },
+      ],
+    });
+  }
+}
+
 export { repoRoot };

@@ -95,6 +95,16 @@
     - patch
     - delete
 - apiGroups:
+    - batch
+  resources:
+    - cronjobs
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
     - gateway.networking.k8s.io
   resources:
     - httproutes
@@ -114,6 +124,32 @@
     - create
     - patch
     - delete
+- apiGroups:
+    - batch
+  resources:
+    - jobs
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
+    - modelship.dev
+  resources:
+    - modelversions
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
+    - modelship.dev
+  resources:
+    - modelversions/status
+  verbs:
+    - patch
 - apiGroups:
     - apps
   resources:

@@ -6,12 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
 import * as k8s from '@kubernetes/client-node';
+import type { V1CronJob } from '@kubernetes/client-node';
+import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
+import { manualTrainingJob, retrainCronJobName } from '../desired/cronjob.js';
+import { labelKeys } from '../desired/names.js';
 import { kubeRequest } from '../kube/http.js';
-import { objectPath } from '../kube/resource.js';
+import { collectionPath, objectPath } from '../kube/resource.js';
 import { kinds } from '../resources.js';
+import { promoteAnnotation } from '../retraining/serving.js';
 import { requestAnnotation } from '../rollout/requests.js';
-import { renderHistory, renderStatus } from './render.js';
+import { renderHistory, renderStatus, renderVersions } from './render.js';
 
 interface Globals {
   kubeconfig?: string;
@@ -26,6 +31,65 @@ function connect(g: Globals): { kc: k8s.KubeConfig; namespace: string } {
   if (g.context) kc.setCurrentContext(g.context);
   const namespace = g.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   return { kc, namespace };
+}
+
+/** The ModelDeployment's ModelVersions (labelled with its name by the operator). */
+async function versionsOf(kc: k8s.KubeConfig, namespace: string, name: string): Promise<ModelVersion[]> {
+  const list = (await kubeRequest(kc, {
+    path: `${collectionPath(kinds.modelVersion)(namespace)}?labelSelector=${encodeURIComponent(`${labelKeys.deployment}=${name}`)}`,
+  })) as { items: ModelVersion[] };
+  return list.items.filter((v) => v.spec.deployment === name);
+}
+
+/** Asks for a retrained version to serve: the promote annotation on its ModelVersion, then waits for status.model. */
+async function promoteVersion(g: Globals, name: string, version: string, timeoutMs: number): Promise<void> {
+  const { kc, namespace } = connect(g);
+  const versions = await versionsOf(kc, namespace, name);
+  const mv = versions.find((v) => v.spec.model.version === version);
+  if (!mv)
+    throw new Error(
+      `${name} has no ModelVersion with version ${version}; it has: ${versions.map((v) => `${v.spec.model.version} (${v.status?.phase ?? 'Candidate'})`).join(', ') || 'none'}`,
+    );
+  if (mv.status?.phase !== 'Approved' && mv.status?.phase !== 'Stable')
+    throw new Error(
+      `version ${version} is ${mv.status?.phase ?? 'Candidate'}: only an Approved version can be promoted (${mv.status?.conditions?.at(-1)?.message ?? ''})`,
+    );
+  await kubeRequest(kc, {
+    method: 'PATCH',
+    path: objectPath(kinds.modelVersion, namespace, mv.metadata.name!),
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { annotations: { [promoteAnnotation]: new Date().toISOString() } } },
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const md = await get(kc, namespace, name);
+    const served = md.status?.model;
+    if (served && served.modelVersion === mv.metadata.name) {
+      console.log(`version ${version} (ModelVersion ${mv.metadata.name}) rolls out: ${served.reason}`);
+      return;
+    }
+    if (Date.now() > deadline) {
+      console.log(`asked the operator to serve version ${version}; it has not picked it up yet`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Starts a training run now from the CronJob's template, as `kubectl create job --from=cronjob/...` does. */
+async function retrainNow(g: Globals, name: string): Promise<void> {
+  const { kc, namespace } = connect(g);
+  const md = await get(kc, namespace, name);
+  if (!md.spec.retraining) throw new Error(`${name} has no spec.retraining: there is nothing to run`);
+  const cronJobName = retrainCronJobName(md);
+  const cronJob = (await kubeRequest(kc, {
+    path: objectPath(kinds.cronJob, namespace, cronJobName),
+  })) as V1CronJob;
+  const job = manualTrainingJob(cronJob, Date.now().toString(36));
+  await kubeRequest(kc, { method: 'POST', path: collectionPath(kinds.job)(namespace), body: job });
+  console.log(
+    `started training run ${job.metadata!.name} (kubectl get job ${job.metadata!.name}); its version appears in kubectl get modelversions`,
+  );
 }
 
 async function get(kc: k8s.KubeConfig, namespace: string, name: string): Promise<ModelDeployment> {
@@ -75,7 +139,7 @@ async function ask(
 export function buildPlugin(): Command {
   const program = new Command('kubectl-modelship')
     .description(
-      'Operate ModelDeployments: rollout status, promote, abort, retry, undo, pause, resume, history',
+      'Operate ModelDeployments: rollout status, promote, abort, retry, undo, pause, resume, history, retrain',
     )
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
@@ -119,17 +183,33 @@ export function buildPlugin(): Command {
     });
   program
     .command('history <name>')
-    .description('the last rollouts: revision, version, outcome, reason')
+    .description(
+      'the last rollouts (revision, version, outcome, reason) and the retrained versions with their lineage',
+    )
     .action(async (name: string) => {
       const { kc, namespace } = connect(globals());
-      console.log(renderHistory(await get(kc, namespace, name)));
+      const md = await get(kc, namespace, name);
+      console.log(renderHistory(md));
+      if (md.spec.retraining || md.status?.model)
+        console.log(`Versions:\n${renderVersions(md, await versionsOf(kc, namespace, name), '  ')}`);
     });
-  action(
-    'promote',
-    'go on to the next step (--full: make the canary stable now)',
-    (o) => ({ full: o.full === true }),
-    (c) => c.option('--full', 'skip every remaining step'),
-  );
+  program
+    .command('retrain <name>')
+    .description("start a training run now, from the retraining CronJob's template")
+    .action(async (name: string) => retrainNow(globals(), name));
+  program
+    .command('promote <name>')
+    .description(
+      'go on to the next canary step (--full: make the canary stable now); with --version: roll out that Approved ModelVersion',
+    )
+    .option('--full', 'skip every remaining step')
+    .option('--version <version>', 'a retrained version (kubectl get modelversions) to serve')
+    .addOption(wait)
+    .action(async (name: string, opts: { full?: boolean; version?: string; timeout: number }) => {
+      if (opts.version !== undefined)
+        await promoteVersion(globals(), name, opts.version, opts.timeout * 1000);
+      else await ask(globals(), name, { action: 'promote', full: opts.full === true }, opts.timeout * 1000);
+    });
   action('abort', 'roll the canary back now', () => ({}));
   action('retry', 'roll out again the revision that was rolled back', () => ({}));
   action('pause', 'stop the canary where it is (analysis goes on)', () => ({}));

@@ -1,6 +1,7 @@
 /**
  * What `kubectl modelship status` and `history` print, from a ModelDeployment as the API server returns it. Pure.
  */
+import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import { withDefaults, type ModelDeployment } from '../api/v1alpha1/schema.js';
 import { rolloutPlan, type Step } from '../rollout/plan.js';
 
@@ -98,5 +99,28 @@ export function renderHistory(md: ModelDeployment, indent = ''): string {
   return pad([
     [`${indent}REVISION`, 'VERSION', 'OUTCOME', 'FINISHED', 'REASON'],
     ...h.map((r) => [`${indent}${r.revision}`, r.version, r.outcome, r.finishedAt, r.reason]),
+  ]);
+}
+
+/** The ModelDeployment's ModelVersions with their lineage, oldest first (`kubectl modelship history`). */
+export function renderVersions(md: ModelDeployment, versions: ModelVersion[], indent = ''): string {
+  if (versions.length === 0) return `${indent}(no ModelVersions: spec.retraining has produced none yet)`;
+  const served = md.status?.model?.modelVersion;
+  const created = (v: ModelVersion) => new Date(v.metadata.creationTimestamp ?? 0).toISOString();
+  const sorted = [...versions].sort((a, b) => created(a).localeCompare(created(b)));
+  return pad([
+    [`${indent}VERSION`, 'PHASE', 'METRIC', 'SOURCE', 'PARENT', 'DATA', 'CREATED', 'WHY'],
+    ...sorted.map((v) => [
+      `${indent}${v.spec.model.version}${v.metadata.name === served ? ' *' : ''}`,
+      v.status?.phase ?? 'Candidate',
+      v.status?.keyMetric ?? '-',
+      v.spec.source.name ?? v.spec.source.kind,
+      v.spec.source.parentVersion ?? '-',
+      v.spec.data
+        ? `${v.spec.data.ref ?? '?'}${v.spec.data.rows !== undefined ? ` (${v.spec.data.rows} rows)` : ''}`
+        : '-',
+      created(v),
+      v.status?.conditions?.at(-1)?.message ?? '',
+    ]),
   ]);
 }

@@ -6,7 +6,7 @@
  * a canary, the kept history) keeps its Deployment as it is, and only its replica count is changed, through the
  * scale subresource (as an autoscaler would).
  */
-import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { KubernetesObject, V1CronJob, V1Deployment } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { desiredDeployment, desiredReplicas } from '../desired/deployment.js';
 import { desiredHpa } from '../desired/hpa.js';
@@ -53,6 +53,8 @@ export interface ObjectsInput {
   routerAvailable: boolean;
   /** spec.replicas of each existing revision Deployment (a revision without one has no Deployment yet). */
   replicas: Record<string, number | undefined>;
+  /** The retraining CronJob, when spec.retraining asks for one (desired/cronjob.ts). */
+  cronJob?: V1CronJob;
 }
 
 export interface Scale {
@@ -117,7 +119,9 @@ export function desiredSet(i: ObjectsInput): DesiredSet {
   const traffic: Operation[] = trafficObjects(i, split).map((o) => ({ apply: o }));
   const main = desiredMainService(md, result.traffic.stable.revision);
   if (i.provider === 'Router' && i.routerAvailable) main.spec!.selector = routerSelector(md);
-  const operations = [...before, ...traffic, { apply: main }, ...after];
+  // The retraining CronJob takes no traffic: last.
+  const retraining: Operation[] = i.cronJob ? [{ apply: i.cronJob }] : [];
+  const operations = [...before, ...traffic, { apply: main }, ...after, ...retraining];
   const applied = new Set(
     operations.flatMap((o) => ('apply' in o ? [`${o.apply.kind}/${o.apply.metadata!.name}`] : [])),
   );

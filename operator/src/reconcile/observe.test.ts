@@ -67,6 +67,9 @@ describe('observe', () => {
       serviceAccounts: cache([]),
       roles: cache([]),
       roleBindings: cache([]),
+      cronJobs: cache([]),
+      jobs: cache([]),
+      modelVersions: cache([]),
       optional: () => undefined,
       pods: cache([pod('aa'), pod('zz'), pod('zz'), pod('aa', 'other')]),
     };

@@ -2,6 +2,8 @@
 import type {
   KubernetesObject,
   V1ConfigMap,
+  V1CronJob,
+  V1Job,
   V1Deployment,
   V1Pod,
   V1PodDisruptionBudget,
@@ -11,6 +13,7 @@ import type {
   V1ServiceAccount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
+import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { labelKeys } from '../desired/names.js';
 import { liveRevisionOf } from '../desired/service.js';
@@ -49,6 +52,9 @@ export interface Caches {
   serviceAccounts: Cache<V1ServiceAccount>;
   roles: Cache<V1Role>;
   roleBindings: Cache<V1RoleBinding>;
+  cronJobs: Cache<V1CronJob>;
+  jobs: Cache<V1Job>;
+  modelVersions: Cache<ModelVersion>;
   pods: Cache<V1Pod>;
   /**
    * The cache of an optional kind (a CRD the cluster may lack) once it holds its first list; undefined before, or
@@ -93,6 +99,7 @@ export function ownedObjects(
     serviceAccounts: ownedBy(md, caches.serviceAccounts.list(ns)),
     roles: ownedBy(md, caches.roles.list(ns)),
     roleBindings: ownedBy(md, caches.roleBindings.list(ns)),
+    cronJobs: ownedBy(md, caches.cronJobs.list(ns)),
     httpRoutes: of('httpRoutes'),
     virtualServices: of('virtualServices'),
   };

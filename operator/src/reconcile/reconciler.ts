@@ -28,6 +28,16 @@ import { kinds, optionalOwnedKinds, ownedKinds, type OptionalKindName } from '..
 import type { ResourceKind } from '../kube/resource.js';
 import type { Logger } from '../telemetry/logger.js';
 import { routerName } from '../traffic/router.js';
+import type { ModelVersion } from '../api/v1alpha1/model-version.js';
+import { desiredCronJob, type StableModel } from '../desired/cronjob.js';
+import { planRegistry } from '../retraining/registry.js';
+import { chooseModel, phasesAfterTick, type Choice } from '../retraining/serving.js';
+import {
+  applyRegistry,
+  observeRetraining,
+  writeStatus,
+  type RetrainingObservation,
+} from '../retraining/sync.js';
 import type { CanaryAnalysis } from './analysis.js';
 import { eventsFor, type Actions } from './events.js';
 import { desiredSet, providerOf, type Provider } from './objects.js';
@@ -90,10 +100,15 @@ export class ModelDeploymentReconciler {
     if (this.predatesOwnStatusWrite(key, cached)) return { requeueAfterMs: staleStatusRetryMs };
     // List responses omit apiVersion and kind; Events and status writes need them.
     const { apiVersion, kind } = kinds.modelDeployment;
-    const md: ModelDeployment = { ...cached, apiVersion, kind, spec: withDefaults(cached.spec) };
+    const base: ModelDeployment = { ...cached, apiVersion, kind, spec: withDefaults(cached.spec) };
     const log = this.deps.logger.child({ namespace, name });
+    // Retraining: which model serves (spec.model, or a promoted ModelVersion in its place). Every decision below
+    // works on the spec with that model; the object's spec itself is never written.
+    const retraining = observeRetraining(base, this.deps.caches);
+    const choice = chooseModel(base, retraining.versions, this.now());
+    const md: ModelDeployment = { ...base, spec: { ...base.spec, model: choice.model } };
     try {
-      return await this.sync(key, md, cached, log);
+      return await this.sync(key, md, cached, log, { ...retraining, choice, spec: base.spec });
     } catch (err) {
       if (statusCodeOf(err) === 409) return { requeueAfterMs: conflictRetryMs };
       const message = `reconcile failed: ${messageOf(err)}`;
@@ -124,12 +139,23 @@ export class ModelDeploymentReconciler {
     md: ModelDeployment,
     cached: ModelDeployment,
     log: Logger,
+    retraining: Retraining,
   ): Promise<ReconcileResult> {
     const { caches } = this.deps;
     const now = this.now();
+    const image = md.spec.runtime?.image ?? this.deps.defaultImage;
+    if (md.spec.retraining || retraining.versions.length) {
+      const registry = planRegistry({ md, ...retraining, now });
+      await applyRegistry(md, registry, retraining.versions, {
+        client: this.deps.client,
+        recorder: this.deps.recorder,
+        log,
+        image,
+        now,
+      });
+    }
     const plan = rolloutPlan(md.spec);
     const provider = providerOf(md, plan);
-    const image = md.spec.runtime?.image ?? this.deps.defaultImage;
     const target: RevisionRef = { revision: revisionOf(md.spec, image), version: md.spec.model.version };
     const optional = optionalKindsOf(provider);
     for (const name of optional)
@@ -152,7 +178,21 @@ export class ModelDeploymentReconciler {
     const request = pending && 'request' in pending ? pending.request : undefined;
 
     // What finish() needs besides the tick's result.
-    const applied = { key, md, cached, plan, provider, image, target, health, owned, observed, now, log };
+    const applied = {
+      key,
+      md,
+      cached,
+      plan,
+      provider,
+      image,
+      target,
+      health,
+      owned,
+      observed,
+      now,
+      log,
+      retraining,
+    };
 
     // A rollout nobody asked for (a new default serving image in an operator upgrade, which changes every revision)
     // waits for a slot, so that the fleet does not roll at once; a user's own change never waits behind others.
@@ -212,9 +252,11 @@ export class ModelDeploymentReconciler {
     log: Logger;
     /** Why a new rollout has not started yet (no rollout slot). */
     queued?: string;
+    retraining: Retraining;
   }): Promise<ReconcileResult> {
     const { client, recorder } = this.deps;
     const { key, md, cached, plan, provider, image, target, result, health, owned, observed, now, log } = o;
+    const { choice, versions } = o.retraining;
     const replicas: Record<string, number | undefined> = {};
     for (const r of observed.revisions) replicas[r.revision] = r.deployment.spec?.replicas ?? 1;
     const router = owned.deployments.find((d) => d.metadata?.name === routerName(md));
@@ -228,6 +270,10 @@ export class ModelDeploymentReconciler {
       provider,
       routerAvailable: router !== undefined && assessRevision(router, []).state === 'Available',
       replicas,
+      cronJob: desiredCronJob(
+        md,
+        stableModel(result.state.stable?.version, choice, versions, o.retraining.spec),
+      ),
     });
     const actions: Actions = { targetCreated: false, removed: [] };
     const targetDeployment = revisionObjectName(md, target.revision);
@@ -275,7 +321,20 @@ export class ModelDeploymentReconciler {
     ])
       await recorder.record(md, e);
 
+    // The versions follow the rollout: Canary, Stable, Rejected when rolled back, Retired when replaced.
+    for (const [name, status] of phasesAfterTick(versions, choice, target.revision, result.state, now)) {
+      const v = versions.find((x) => x.metadata.name === name)!;
+      await writeStatus(v, status, { client, recorder, log, image, now });
+      if (status.phase !== v.status?.phase && (status.phase === 'Stable' || status.phase === 'Rejected'))
+        await recorder.record(md, {
+          type: status.phase === 'Stable' ? 'Normal' : 'Warning',
+          reason: status.phase === 'Stable' ? 'VersionServing' : 'VersionRejected',
+          message: `version ${v.spec.model.version} (ModelVersion ${name}): ${status.conditions?.at(-1)?.message ?? status.phase}`,
+        });
+    }
+
     const status = computeStatus(md, result, health, desiredReplicas(md), now.toISOString());
+    if (md.spec.retraining || versions.length || cached.status?.model) status.model = choice.served;
     if (o.queued) {
       status.phase = 'Progressing';
       status.conditions = setCondition(
@@ -335,6 +394,28 @@ export function stateFrom(md: ModelDeployment, observed: Observed, target: Revis
     history: st.history ?? [],
     lastRequest: st.lastRequest,
   };
+}
+
+/** What retraining saw and chose for this reconcile. */
+interface Retraining extends RetrainingObservation {
+  choice: Choice;
+  /** The spec as the user wrote it (with defaults), before a ModelVersion took spec.model's place. */
+  spec: ModelDeploymentSpec;
+}
+
+/** The model serving now (the stable revision's), for the next training run's MODELSHIP_STABLE_* variables. */
+function stableModel(
+  version: string | undefined,
+  choice: Choice,
+  versions: ModelVersion[],
+  spec: ModelDeploymentSpec,
+): StableModel | undefined {
+  if (version === undefined) return undefined;
+  if (choice.model.version === version) return { version, storageUri: choice.model.storageUri };
+  const mv = versions.find((v) => v.spec.model.version === version);
+  if (mv) return { version, storageUri: mv.spec.model.storageUri };
+  if (spec.model.version === version) return { version, storageUri: spec.model.storageUri };
+  return { version };
 }
 
 export function splitKey(key: string): [string, string] {

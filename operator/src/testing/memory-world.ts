@@ -10,7 +10,13 @@ import { EventRecorder } from '../kube/events.js';
 import { MemoryApi } from '../kube/testing/memory-api.js';
 import type { Cache, Caches } from '../reconcile/observe.js';
 import { ModelDeploymentReconciler } from '../reconcile/reconciler.js';
-import { kinds, optionalOwnedKinds, ownedKinds, type OptionalKindName } from '../resources.js';
+import {
+  kinds,
+  optionalOwnedKinds,
+  ownedKinds,
+  retrainingKinds,
+  type OptionalKindName,
+} from '../resources.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { Scraper } from '../metrics/scraper.js';
 import { CanaryAnalysis } from '../reconcile/analysis.js';
@@ -112,6 +118,9 @@ export class MemoryWorld {
       serviceAccounts: liveCache(this.api, ownedKinds.serviceAccounts),
       roles: liveCache(this.api, ownedKinds.roles),
       roleBindings: liveCache(this.api, ownedKinds.roleBindings),
+      cronJobs: liveCache(this.api, ownedKinds.cronJobs),
+      jobs: liveCache(this.api, retrainingKinds.jobs),
+      modelVersions: liveCache(this.api, retrainingKinds.modelVersions),
       pods: liveCache(this.api, kinds.pod),
       optional: (name) => optional[name],
     };

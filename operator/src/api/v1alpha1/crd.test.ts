@@ -40,7 +40,13 @@ describe('the ModelDeployment schema', () => {
   it('has the fields the issue asks for and no others', () => {
     const fields = [...walk(spec, 'spec')]
       .map(([p]) => p)
-      .filter((p) => !/^spec\.runtime\.(resources|env|tolerations|affinity)[.[{]/.test(p));
+      .filter((p) => !/^spec\.runtime\.(resources|env|tolerations|affinity)[.[{]/.test(p))
+      .filter(
+        (p) =>
+          !/^spec\.retraining\.template\.(env|envFrom|resources|volumes|volumeMounts|tolerations)[.[{]/.test(
+            p,
+          ),
+      );
     expect(fields).toEqual([
       'spec.model',
       'spec.model.name',
@@ -111,6 +117,40 @@ describe('the ModelDeployment schema', () => {
       'spec.traffic.istio',
       'spec.traffic.istio.hosts',
       'spec.traffic.istio.gateways',
+      'spec.retraining',
+      'spec.retraining.schedule',
+      'spec.retraining.timeZone',
+      'spec.retraining.suspend',
+      'spec.retraining.concurrencyPolicy',
+      'spec.retraining.successfulJobsHistoryLimit',
+      'spec.retraining.failedJobsHistoryLimit',
+      'spec.retraining.activeDeadlineSeconds',
+      'spec.retraining.backoffLimit',
+      'spec.retraining.output',
+      'spec.retraining.template',
+      'spec.retraining.template.image',
+      'spec.retraining.template.imagePullPolicy',
+      'spec.retraining.template.command',
+      'spec.retraining.template.args',
+      'spec.retraining.template.env',
+      'spec.retraining.template.envFrom',
+      'spec.retraining.template.resources',
+      'spec.retraining.template.volumes',
+      'spec.retraining.template.volumeMounts',
+      'spec.retraining.template.serviceAccountName',
+      'spec.retraining.template.nodeSelector',
+      'spec.retraining.template.tolerations',
+      'spec.retraining.promotion',
+      'spec.retraining.promotion.mode',
+      'spec.retraining.promotion.metrics',
+      'spec.retraining.promotion.metrics[].name',
+      'spec.retraining.promotion.metrics[].min',
+      'spec.retraining.promotion.metrics[].max',
+      'spec.retraining.promotion.metrics[].notWorseThanStable',
+      'spec.retraining.promotion.metrics[].tolerance',
+      'spec.retraining.promotion.metrics[].higherIsBetter',
+      'spec.retraining.promotion.requireCompatibleSignature',
+      'spec.retraining.versionHistoryLimit',
     ]);
   });
 });

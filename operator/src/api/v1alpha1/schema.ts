@@ -21,6 +21,8 @@ import type {
 } from '@kubernetes/client-node';
 import * as serverEnv from '../../../../server-image/src/env.js';
 import { durationPattern } from './duration.js';
+import { RetrainingSpec } from './retraining.js';
+import { cel, labelValuePattern, upstream, type CelRule } from './schema-kit.js';
 import { coreV1Schemas } from './generated/core-v1-schemas.js';
 
 /** The serving runtime's own defaults: the CRD's batching defaults are the same numbers, from one place. */
@@ -31,23 +33,7 @@ export const version = 'v1alpha1';
 export const kind = 'ModelDeployment';
 export const plural = 'modeldeployments';
 export const apiVersion = `${group}/${version}`;
-
-/** A CEL validation rule as the API server evaluates it. */
-export interface CelRule {
-  rule: string;
-  message: string;
-  /** A CEL string expression that builds the message from the value (naming what is wrong); wins over `message`. */
-  messageExpression?: string;
-  /** JSON path, relative to the schema node, of the field the error is reported on. */
-  fieldPath?: string;
-  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
-}
-const cel = (...rules: CelRule[]) => ({ 'x-kubernetes-validations': rules });
-
-/** An embedded Kubernetes type: upstream's schema, client-node's TypeScript type. */
-function upstream<T>(schema: object, description: string) {
-  return Type.Unsafe<T>({ ...(schema as Record<string, unknown>), description });
-}
+export type { CelRule };
 
 /**
  * The serving container's variables the operator sets, each with where its value comes from. `spec.runtime.env`
@@ -92,9 +78,6 @@ function envVarSchema() {
   };
   return upstream<V1EnvVar>(schema, 'An environment variable.');
 }
-
-// Label-value syntax: the version appears as the app.kubernetes.io/version label of every object.
-const labelValuePattern = '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
 
 export const ModelSpec = Type.Object(
   {
@@ -687,6 +670,7 @@ export const ModelDeploymentSpec = Type.Object(
     rollout: Type.Optional(RolloutSpec),
     analysis: Type.Optional(AnalysisSpec),
     traffic: Type.Optional(TrafficSpec),
+    retraining: Type.Optional(RetrainingSpec),
   },
   {
     description: 'What to serve and how.',
@@ -877,6 +861,27 @@ export const HandledRequest = Type.Object(
   { description: 'The last request made through the modelship.dev/request annotation (kubectl modelship).' },
 );
 
+export const ServedModel = Type.Object(
+  {
+    source: Type.Union([Type.Literal('Spec'), Type.Literal('ModelVersion')], {
+      description:
+        'Spec: spec.model. ModelVersion: a version a retraining run produced, approved and promoted.',
+    }),
+    modelVersion: Type.Optional(Type.String({ description: 'The ModelVersion, when the source is one.' })),
+    version: Type.String({ description: 'The model version the operator rolls out and serves.' }),
+    specModelHash: Type.String({
+      description:
+        'A hash of spec.model when this was decided: a later change of spec.model wins over a ModelVersion.',
+    }),
+    reason: Type.String({ description: 'Why this model.' }),
+    since: Type.String({ description: 'When this was decided.', format: 'date-time' }),
+  },
+  {
+    description:
+      "Which model the operator serves and why. The operator never writes spec: a promoted ModelVersion is served in spec.model's place until spec.model changes.",
+  },
+);
+
 export const ModelDeploymentStatus = Type.Object(
   {
     observedGeneration: Type.Optional(
@@ -903,6 +908,7 @@ export const ModelDeploymentStatus = Type.Object(
       Type.Array(RolloutRecord, { description: 'The last rollouts, newest first.', maxItems: 10 }),
     ),
     lastRequest: Type.Optional(HandledRequest),
+    model: Type.Optional(ServedModel),
     url: Type.Optional(
       Type.String({ description: "In-cluster URL of the model's Open Inference Protocol (V2) endpoint." }),
     ),
@@ -919,6 +925,7 @@ export type AnalysisStatus = Static<typeof AnalysisStatus>;
 export type RolloutRecord = Static<typeof RolloutRecord>;
 export type RejectedRevision = Static<typeof RejectedRevision>;
 export type HandledRequest = Static<typeof HandledRequest>;
+export type ServedModel = Static<typeof ServedModel>;
 export type RolloutSpec = Static<typeof RolloutSpec>;
 export type RolloutStep = Static<typeof RolloutStep>;
 export type AnalysisSpec = Static<typeof AnalysisSpec>;
