@@ -17,9 +17,11 @@
  * There is no node: the serving pods never start, which does not matter here; the operator acts on the object
  * (creates the revision's Deployment, writes status at the observed generation) as it would in any cluster.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import yaml from 'js-yaml';
@@ -32,6 +34,7 @@ import {
   installCrds,
   kubeConfig,
   kubectl,
+  kubeconfigPath,
   kubectlOk,
   repoRoot,
 } from '../support/cluster.js';
@@ -46,6 +49,7 @@ import {
 
 /** The ModelDeployment the GitOps example syncs (examples/gitops/apps/models.yaml), unchanged. */
 const exampleFile = join(repoRoot, 'examples/gitops/models/iris.yaml');
+const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'modelship-gitops-safety-'));
 const apps = kubeConfig().makeApiClient(k8s.AppsV1Api);
 let operator: OperatorProcess;
@@ -318,6 +322,38 @@ describe.each([
     expect(ownedPaths(theirs[0]!.fieldsV1!).sort()).toEqual(appliedPaths(m2));
     for (const f of live.metadata.managedFields!.filter((e) => e.manager === operatorManager))
       expect([f.subresource, Object.keys(f.fieldsV1 ?? {})]).toEqual(['status', ['f:status']]);
+  }, 120_000);
+
+  it('leaves no diff after a kubectl modelship request (an annotation the plugin owns, the answer in status)', async () => {
+    const before = await getLive(ns);
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'operator/src/plugin/cli.ts',
+        `--kubeconfig=${kubeconfigPath()}`,
+        'pause',
+        'iris',
+        '-n',
+        ns,
+      ],
+      { cwd: repoRoot },
+    );
+    process.stdout.write(stdout);
+    const after = await eventually(async () => {
+      const md = await getLive(ns);
+      return md.status?.lastRequest && md;
+    });
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    expect(Object.keys(after.metadata.annotations ?? {})).toContain('modelship.dev/request');
+    await expectNoDiff(manager, join(dir, `${manager}-v2.yaml`));
+    // The tool's own fields are still exactly its file's; the operator still owns status alone.
+    const entries = after.metadata.managedFields!;
+    for (const f of entries.filter((e) => e.manager === operatorManager))
+      expect([f.subresource, Object.keys(f.fieldsV1 ?? {})]).toEqual(['status', ['f:status']]);
+    const theirs = entries.filter((f) => f.manager === manager);
+    expect(theirs.map((f) => f.operation)).toEqual(['Apply']);
   }, 120_000);
 });
 
