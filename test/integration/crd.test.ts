@@ -2,11 +2,16 @@
  * The ModelDeployment CRD as users meet it: installed on a real API server, examples applied with kubectl,
  * bad objects refused with messages that name the field, printer columns and `kubectl explain`.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { withDefaults, type ModelDeploymentSpec } from '../../operator/src/api/v1alpha1/schema.js';
+import yaml from 'js-yaml';
+import {
+  withDefaults,
+  type ModelDeployment,
+  type ModelDeploymentSpec,
+} from '../../operator/src/api/v1alpha1/schema.js';
 import {
   createNamespace,
   installCrds,
@@ -49,17 +54,30 @@ describe('installation', () => {
     expect(crd.spec.versions[0]!.subresources?.status).toEqual({});
   });
 
-  it('applies every file in examples/ (and examples/reference/) cleanly', async () => {
-    const files = readdirSync(join(repoRoot, 'examples'), { recursive: true })
+  it('applies every ModelDeployment file in examples/ (and its folders) cleanly', async () => {
+    const kinds = (f: string) =>
+      (yaml.loadAll(readFileSync(join(repoRoot, 'examples', f), 'utf8')) as { kind?: string }[]).map(
+        (d) => d.kind,
+      );
+    const all = readdirSync(join(repoRoot, 'examples'), { recursive: true })
       .map(String)
       .filter((f) => f.endsWith('.yaml'));
-    expect(files.length).toBeGreaterThanOrEqual(3);
+    const files = all.filter((f) => kinds(f).every((k) => k === 'ModelDeployment'));
+    // examples/gitops/ also holds Argo CD Applications: gitops-examples.test.ts validates them against Argo CD's CRD.
+    for (const f of all.filter((x) => !files.includes(x)))
+      expect({ file: f, kinds: kinds(f) }).toEqual({ file: f, kinds: kinds(f).map(() => 'Application') });
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files).toContain(join('gitops', 'models', 'iris.yaml'));
+    const expected = new Set<string>();
     for (const f of files) {
       const r = await kubectl(['apply', '-n', ns, '-f', join(repoRoot, 'examples', f)]);
       expect({ file: f, code: r.code, stderr: r.stderr }).toEqual({ file: f, code: 0, stderr: '' });
+      for (const d of yaml.loadAll(readFileSync(join(repoRoot, 'examples', f), 'utf8')) as ModelDeployment[])
+        expected.add(`modeldeployment.modelship.dev/${d.metadata.name}`);
     }
+    // Examples in different folders may share a name (examples/gitops/models/iris.yaml is examples/iris.yaml's).
     const names = (await kubectlOk(['get', 'md', '-n', ns, '-o', 'name'])).trim().split('\n');
-    expect(names.length).toBe(files.length);
+    expect(new Set(names)).toEqual(expected);
     // The category works too: `kubectl get modelship` lists them.
     expect((await kubectlOk(['get', 'modelship', '-n', ns, '-o', 'name'])).trim().split('\n')).toEqual(names);
   });

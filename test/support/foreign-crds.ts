@@ -1,22 +1,24 @@
 /**
  * The CRDs of the foreign APIs the traffic providers write (Gateway API's HTTPRoute, Istio's VirtualService),
  * taken from their Go modules at the versions pinned in cluster/versions.env and installed on the test cluster, so
- * that the real API server validates what the operator writes.
+ * that the real API server validates what the operator writes; and Argo CD's Application CRD, at the argo-cd
+ * version test/gitops pins, so that the API server validates the Applications in examples/gitops/.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
-import { readVersions } from '../../cluster/src/versions.js';
+import { readVersions, repoRoot } from '../../cluster/src/versions.js';
 import { waitForCrdsEstablished } from '../../cluster/src/kubectl.js';
 import { kubeconfigPath, kubectlOk } from './cluster.js';
 
 const run = promisify(execFile);
 
-async function moduleDir(module: string, version: string): Promise<string> {
+async function moduleDir(module: string, version: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const { stdout } = await run('go', ['mod', 'download', '-json', `${module}@${version}`], {
-    env: { ...process.env, GOFLAGS: '', GOWORK: 'off' },
+    env: { ...process.env, GOFLAGS: '', GOWORK: 'off', ...env },
     maxBuffer: 16 * 1024 * 1024,
   });
   const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
@@ -77,4 +79,30 @@ export async function installPrometheusOperatorCrds(): Promise<void> {
     docs,
     kinds.map((k) => `${k}.monitoring.coreos.com`),
   );
+}
+
+const argoCdModule = 'github.com/argoproj/argo-cd/v3';
+
+/** The first line of test/gitops/go.mod that starts with `word`, split into its fields. */
+function goModLine(word: string): string[] {
+  const fields = readFileSync(join(repoRoot, 'test/gitops/go.mod'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find(([first]) => first === word);
+  if (!fields?.[1]) throw new Error(`test/gitops/go.mod has no \`${word}\` line`);
+  return fields;
+}
+
+/** The argo-cd version test/gitops/go.mod requires: the one whose health engine the GitOps health test runs. */
+export const argoCdVersion = (): string => goModLine(argoCdModule)[1]!;
+
+/**
+ * Argo CD's Application CRD from its module (manifests/crds/application-crd.yaml). argo-cd v3.6's go.mod asks for
+ * Go 1.27, which `go mod download` refuses under an older local Go unless GOTOOLCHAIN names a newer one: test/gitops's
+ * `toolchain` (fetched once through the module proxy, as test/gitops/check.ts does for the build).
+ */
+export async function installArgoCdApplicationCrd(): Promise<void> {
+  const dir = await moduleDir(argoCdModule, argoCdVersion(), { GOTOOLCHAIN: goModLine('toolchain')[1] });
+  const crd = yaml.load(await readFile(join(dir, 'manifests/crds/application-crd.yaml'), 'utf8')) as object;
+  await applyCrds([crd], ['applications.argoproj.io']);
 }
