@@ -12,7 +12,12 @@
  * - the spec holds the file and the API server's schema defaults, nothing more: it equals a server-side dry-run apply
  *   of the same file where no object exists yet;
  * - applying the unchanged file again is a no-op (no new generation, no conflict), and a changed file (a commit) is
- *   applied without --force-conflicts, observed by the operator, and again leaves no diff.
+ *   applied without --force-conflicts, observed by the operator, and again leaves no diff;
+ * - a `kubectl modelship` request (an annotation the plugin writes under its own manager) leaves no diff either.
+ *
+ * A last test shows why the diff alone is not enough: a spec default written under the operator's manager is invisible
+ * to `kubectl diff --server-side` (the field is not the tool's, and its file does not set it), but not to the
+ * generation, managedFields and dry-run checks.
  *
  * There is no node: the serving pods never start, which does not matter here; the operator acts on the object
  * (creates the revision's Deployment, writes status at the observed generation) as it would in any cluster.
