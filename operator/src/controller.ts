@@ -135,6 +135,7 @@ export class Controller {
       analysis: new CanaryAnalysis(new Scraper(realClock)),
       slots: new RolloutSlots(o.maxConcurrentRollouts),
       defaultImage: o.serverImage,
+      metrics: o.metrics.modelDeployments,
       now: o.now,
     });
     this.wire();

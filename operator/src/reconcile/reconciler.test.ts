@@ -371,4 +371,57 @@ describe('ModelDeploymentReconciler', () => {
     expect(world.takeRequests().filter((r) => r.verb.startsWith('apply'))).toEqual([]);
     expect(world.api.events.map((e) => e.reason)).toEqual(['RevisionCreated']);
   });
+
+  describe('metrics for alerts and dashboards', () => {
+    const md = { modeldeployment_namespace: namespace, modeldeployment: 'iris', model: 'iris' };
+    const phase = (world: MemoryWorld, p: string) =>
+      world.sample('modelship_operator_modeldeployment_phase', { ...md, phase: p });
+
+    it('counts a revision that failed once, shows the phase Degraded while the old one serves', async () => {
+      const { world, revision: old } = await settled();
+      expect(await world.sample('modelship_operator_revision_failures_total', md)).toBe(0);
+      expect(await phase(world, 'Ready')).toBe(1);
+      world.applyModelDeployment('iris', v2);
+      await world.reconcile('iris');
+      const next = world
+        .deployments('iris')
+        .find((d) => d.metadata!.labels!['modelship.dev/revision'] !== old)!;
+      world.markProgressDeadlineExceeded(next.metadata!.name!);
+      await world.reconcile('iris');
+      await world.reconcile('iris');
+      expect(await world.sample('modelship_operator_revision_failures_total', md)).toBe(1);
+      expect(await phase(world, 'Degraded')).toBe(1);
+      expect(await phase(world, 'Ready')).toBe(0);
+      expect(await world.sample('modelship_operator_rollbacks_total', md)).toBe(0);
+    });
+
+    it('counts a canary the operator rolled back by itself, shows its weight while it runs, and forgets a deleted one', async () => {
+      const canary: ModelDeploymentSpec = {
+        ...v2,
+        rollout: { strategy: 'Canary', steps: [{ setWeight: 20 }, { pause: {} }] },
+      };
+      const { world, revision: old } = await settled();
+      world.applyModelDeployment('iris', canary);
+      await world.reconcile('iris');
+      const next = world
+        .deployments('iris')
+        .find((d) => d.metadata!.labels!['modelship.dev/revision'] !== old)!;
+      world.markAvailable(next.metadata!.name!);
+      await world.reconcile('iris');
+      expect(await world.sample('modelship_operator_canary_weight_percent', md)).toBe(20);
+      expect(await phase(world, 'Paused')).toBe(1);
+      world.markProgressDeadlineExceeded(next.metadata!.name!);
+      await world.reconcile('iris');
+      await world.reconcile('iris');
+      expect(world.modelDeployment('iris').status?.phase).toBe('RolledBack');
+      expect(await world.sample('modelship_operator_rollbacks_total', md)).toBe(1);
+      expect(await phase(world, 'RolledBack')).toBe(1);
+      expect(await world.sample('modelship_operator_canary_weight_percent', md)).toBe(0);
+
+      world.api.remove(kinds.modelDeployment, namespace, 'iris');
+      await world.reconcile('iris');
+      expect(await world.sample('modelship_operator_rollbacks_total', md)).toBeUndefined();
+      expect(await phase(world, 'RolledBack')).toBeUndefined();
+    });
+  });
 });

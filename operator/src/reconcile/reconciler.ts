@@ -27,6 +27,7 @@ import { pendingRequest } from '../rollout/requests.js';
 import { kinds, optionalOwnedKinds, ownedKinds, type OptionalKindName } from '../resources.js';
 import type { ResourceKind } from '../kube/resource.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { ModelDeploymentMetrics } from '../telemetry/model-deployments.js';
 import { routerName } from '../traffic/router.js';
 import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import { desiredCronJob, type StableModel } from '../desired/cronjob.js';
@@ -59,6 +60,8 @@ export interface ReconcilerDeps {
   slots: RolloutSlots;
   /** The bundled serving image, used when spec.runtime.image is not set (and always for the router). */
   defaultImage: string;
+  /** Per-ModelDeployment series for alerts and dashboards; none in tests that do not look at them. */
+  metrics?: ModelDeploymentMetrics;
   now?: () => Date;
 }
 
@@ -93,6 +96,7 @@ export class ModelDeploymentReconciler {
       this.deps.recorder.forget(namespace, name);
       this.deps.analysis.forget(key);
       this.deps.slots.release(key);
+      this.deps.metrics?.forget(namespace, name);
       this.statusWrites.delete(key);
       return {};
     }
@@ -315,11 +319,11 @@ export class ModelDeploymentReconciler {
 
     const previousDegraded = findCondition(cached.status?.conditions, ConditionType.Degraded);
     const previousMessage = previousDegraded?.status === 'True' ? previousDegraded.message : undefined;
-    for (const e of [
+    const events = [
       ...result.events,
       ...eventsFor(target, health[target.revision], actions, previousMessage),
-    ])
-      await recorder.record(md, e);
+    ];
+    for (const e of events) await recorder.record(md, e);
 
     // The versions follow the rollout: Canary, Stable, Rejected when rolled back, Retired when replaced.
     for (const [name, status] of phasesAfterTick(versions, choice, target.revision, result.state, now)) {
@@ -351,6 +355,8 @@ export class ModelDeploymentReconciler {
         this.statusWrites.set(key, { replaced, at: this.now().getTime() });
       log.debug('status updated', { phase: status.phase });
     }
+    // After the status write: a write that lost a race throws above, and the retry decides (and counts) again.
+    this.deps.metrics?.reconciled(md, status, events);
     return { requeueAfterMs: o.queued ? slotRetryMs : result.requeueAfterMs };
   }
 }

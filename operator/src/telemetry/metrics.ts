@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ModelDeploymentMetrics } from './model-deployments.js';
 
 /** The operator's own Prometheus metrics (the machinery in kube/ registers its metrics on the same registry). */
 export interface OperatorMetrics {
@@ -6,6 +7,8 @@ export interface OperatorMetrics {
   reconciles: Counter<'result'>;
   reconcileDuration: Histogram<'result'>;
   apiRequests: Counter<'verb' | 'resource' | 'code'>;
+  /** Phase, canary and rollback series of each ModelDeployment (see model-deployments.ts). */
+  modelDeployments: ModelDeploymentMetrics;
 }
 
 export function createOperatorMetrics(registry = new Registry(), withProcessMetrics = true): OperatorMetrics {
@@ -31,5 +34,6 @@ export function createOperatorMetrics(registry = new Registry(), withProcessMetr
       labelNames: ['verb', 'resource', 'code'],
       registers: [registry],
     }),
+    modelDeployments: new ModelDeploymentMetrics(registry),
   };
 }

@@ -17,7 +17,9 @@ import {
   retrainingKinds,
   type OptionalKindName,
 } from '../resources.js';
+import { Registry } from 'prom-client';
 import { silentLogger } from '../telemetry/logger.js';
+import { ModelDeploymentMetrics } from '../telemetry/model-deployments.js';
 import { Scraper } from '../metrics/scraper.js';
 import { CanaryAnalysis } from '../reconcile/analysis.js';
 import { RolloutSlots } from '../reconcile/slots.js';
@@ -56,6 +58,8 @@ export class MemoryWorld {
   readonly slots: RolloutSlots;
   /** What each pod's /metrics answers (by URL), for the canary analysis' scrapes. */
   readonly metrics = new Map<string, string>();
+  /** The operator's own registry, with the per-ModelDeployment series the reconciler writes. */
+  readonly registry = new Registry();
   time = new Date('2026-11-01T10:00:00Z');
   /** ModelDeployments created so far: each gets a uid of its own, as on a real server. */
   private created = 0;
@@ -93,6 +97,7 @@ export class MemoryWorld {
       analysis: this.analysis,
       slots: this.slots,
       defaultImage,
+      metrics: new ModelDeploymentMetrics(this.registry),
       now: () => this.time,
     });
   }
@@ -191,6 +196,31 @@ export class MemoryWorld {
         conditions: [{ type: 'Available', status: 'True' }],
       };
     });
+  }
+
+  /** Plays the Deployment controller giving up on a Deployment: its progress deadline passed. */
+  markProgressDeadlineExceeded(deploymentName: string): void {
+    this.api.update<V1Deployment>(ownedKinds.deployments, namespace, deploymentName, (d) => {
+      d.status = {
+        observedGeneration: d.metadata?.generation,
+        replicas: d.spec?.replicas ?? 1,
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: `ReplicaSet "${deploymentName}-1" has timed out progressing.`,
+          },
+        ],
+      };
+    });
+  }
+
+  /** The value of one series of the operator's registry, undefined when there is no such series. */
+  async sample(name: string, labels: Record<string, string>): Promise<number | undefined> {
+    const metric = this.registry.getSingleMetric(name);
+    const values = (await metric?.get())?.values ?? [];
+    return values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
   }
 
   /** Requests the operator made since the last call (and forgets them). */
