@@ -5,12 +5,14 @@
  * its Kubernetes service discovery and scrapes the annotated ones (the routers and the serving pods) every 2 s;
  * the operator judges canaries with its built-in PromQL queries on it (provider Router: the router's view of each
  * revision). A faulty canary under load is rolled back on Prometheus' numbers, a healthy one promoted, and the
- * status shows the judgements were made on real samples.
+ * status shows the judgements were made on real samples. Prometheus also scrapes the operator and evaluates the
+ * chart's alert rules: the rollback fires ModelshipCanaryRolledBack, named by the model's namespace.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AnalysisStatus } from '../../operator/src/api/v1alpha1/schema.js';
 import { faultyIrisModel, irisModel, tabularModel } from '../fixtures/onnx/models.js';
 import { eventually, installCrds } from '../support/cluster.js';
+import { rulesFile } from '../support/monitoring.js';
 import { installRbac, operatorKubeconfig, startOperator, type OperatorProcess } from '../support/operator.js';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus.js';
 import { CanaryModel } from './canary-model.js';
@@ -33,7 +35,11 @@ beforeAll(async () => {
   );
   writeModel('prometheus-faulty.onnx', faultyIrisModel());
   // The first run builds Prometheus (see prometheus.ts for the cost).
-  prometheus = await startPrometheus(2);
+  prometheus = await startPrometheus({
+    intervalSeconds: 2,
+    ruleFiles: [rulesFile],
+    staticTargets: { 'modelship-operator': [`127.0.0.1:${operator.metricsPort}`] },
+  });
 }, 1_200_000);
 
 afterAll(async () => {
@@ -124,6 +130,16 @@ describe('a faulty canary judged on Prometheus', () => {
     expect(failures[0]?.value).toBeGreaterThan(0);
     expect(report.failed).toBeGreaterThan(0);
     expect(report.versions['3']).toBeUndefined();
+    // The alert a person gets, from the operator's rollback counter, under the model's namespace.
+    const alert = await eventually(async () => {
+      const firing = await prometheus.query(
+        `ALERTS{alertname="ModelshipCanaryRolledBack",alertstate="firing",namespace="${m.ns}"}`,
+      );
+      return firing.length > 0 && firing;
+    }, 60_000);
+    expect(alert.map((a) => a.metric)).toEqual([
+      expect.objectContaining({ modeldeployment: 'iris', model: 'iris', severity: 'warning' }),
+    ]);
     const secondsToRollback = (Date.parse(md.status!.rejected!.at) - report.firstFailureAt!) / 1000;
     process.stderr.write(
       `e2e prometheus: faulty canary: first failure to rollback ${secondsToRollback.toFixed(1)} s; ` +

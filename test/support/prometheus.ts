@@ -57,20 +57,57 @@ export function ensurePrometheus(): Promise<string> {
   });
 }
 
+/** One rule as Prometheus' /api/v1/rules reports it. */
+export interface LoadedRule {
+  name: string;
+  type: 'alerting' | 'recording';
+  health: 'ok' | 'err' | 'unknown';
+  lastError?: string;
+  lastEvaluation: string;
+  state?: string;
+}
+
 export interface PrometheusServer {
   /** http://127.0.0.1:<port>, what spec.analysis.prometheus.address takes. */
   address: string;
   /** An instant query's vector, as label sets with their value. */
   query(promql: string): Promise<{ metric: Record<string, string>; value: number }[]>;
+  /** The rules loaded from the rule files, with the health of their last evaluation. */
+  rules(): Promise<LoadedRule[]>;
   logs(): string;
   stop(): Promise<void>;
 }
 
+export interface PrometheusOptions {
+  /** Scrape and rule evaluation interval. @default 2 */
+  intervalSeconds?: number;
+  /** Rule files to load (rule_files), evaluated every interval. */
+  ruleFiles?: string[];
+  /**
+   * Host processes to scrape beside the pods, by job name: the operator when it runs on the host (`make run`, the
+   * tests), where no pod annotation can announce it.
+   */
+  staticTargets?: Record<string, string[]>;
+}
+
 /** The scrape configuration: every annotated pod of the cluster, every `intervalSeconds`. */
-export function scrapeConfig(kubeconfig: string, intervalSeconds: number): object {
+export function scrapeConfig(
+  kubeconfig: string,
+  intervalSeconds: number,
+  o: Omit<PrometheusOptions, 'intervalSeconds'> = {},
+): object {
   return {
-    global: { scrape_interval: `${intervalSeconds}s`, scrape_timeout: `${intervalSeconds}s` },
+    global: {
+      scrape_interval: `${intervalSeconds}s`,
+      scrape_timeout: `${intervalSeconds}s`,
+      evaluation_interval: `${intervalSeconds}s`,
+    },
+    ...(o.ruleFiles ? { rule_files: o.ruleFiles } : {}),
     scrape_configs: [
+      ...Object.entries(o.staticTargets ?? {}).map(([job, targets]) => ({
+        job_name: job,
+        static_configs: [{ targets }],
+      })),
       {
         job_name: 'kubernetes-pods',
         kubernetes_sd_configs: [{ role: 'pod', kubeconfig_file: kubeconfig }],
@@ -108,11 +145,12 @@ export function scrapeConfig(kubeconfig: string, intervalSeconds: number): objec
 }
 
 /** Starts Prometheus against the test cluster (its KUBECONFIG) and waits until it is ready. */
-export async function startPrometheus(intervalSeconds = 2): Promise<PrometheusServer> {
+export async function startPrometheus(options: number | PrometheusOptions = {}): Promise<PrometheusServer> {
+  const o = typeof options === 'number' ? { intervalSeconds: options } : options;
   const binary = await ensurePrometheus();
   const dir = mkdtempSync(join(tmpdir(), 'modelship-prometheus-'));
   const config = join(dir, 'prometheus.yml');
-  writeFileSync(config, yaml.dump(scrapeConfig(kubeconfigPath(), intervalSeconds)));
+  writeFileSync(config, yaml.dump(scrapeConfig(kubeconfigPath(), o.intervalSeconds ?? 2, o)));
   const port = await freePort();
   const address = `http://127.0.0.1:${port}`;
   const proc = startComponent(
@@ -153,6 +191,11 @@ export async function startPrometheus(intervalSeconds = 2): Promise<PrometheusSe
       };
       if (body.status !== 'success') throw new Error(`Prometheus refused ${promql}: ${body.error}`);
       return (body.data?.result ?? []).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+    },
+    async rules() {
+      const res = await fetch(new URL('/api/v1/rules', address), { signal: AbortSignal.timeout(5000) });
+      const body = (await res.json()) as { data: { groups: { rules: LoadedRule[] }[] } };
+      return body.data.groups.flatMap((g) => g.rules);
     },
     logs,
     stop,
