@@ -41,11 +41,12 @@ const run = promisify(execFile);
 const MINUTE = 60_000;
 
 /**
- * The images built and run here: those a node imports, and node-base. The operator image, which no node imports, is
- * built and run by operator-image.test.ts, without a container runtime; here it would only add a build.
+ * The images built and run here: those a node imports, and node-base. The operator image and the example trainer,
+ * which no node imports by default, are built and run by operator-image.test.ts and example-trainer.test.ts,
+ * without a container runtime; here they would only add builds.
  */
-type Id = Exclude<ImageId, 'operator'>;
-const IDS = IMAGE_IDS.filter((id): id is Id => id !== 'operator');
+type Id = Exclude<ImageId, 'operator' | 'trainer'>;
+const IDS = IMAGE_IDS.filter((id): id is Id => id !== 'operator' && id !== 'trainer');
 
 /** The names containerd gives the refs (ctr normalises short names to docker.io). */
 const STORED_NAMES: Record<Id, string> = {

@@ -8,7 +8,7 @@ import { ensureImages, IMAGE_IDS, type BuiltImage, type ImageId } from './index.
 
 const program = new Command('images')
   .description(
-    'Build the local container images (pause, node-base, server, coredns, fileserver, s3, operator)',
+    'Build the local container images (pause, node-base, server, coredns, fileserver, s3, operator, trainer)',
   )
   .argument('[ids...]', `images to ensure: ${IMAGE_IDS.join(', ')} (default: all)`)
   .option('--cache-dir <dir>', 'cache root (default: $MODELSHIP_CACHE or ~/.cache/modelship)')

@@ -1,7 +1,9 @@
 /**
  * Images built by buildah from one of the repository's own Dockerfiles (server-image/Dockerfile,
- * operator/Dockerfile), with the repository root as context and the locally made node-base as their only base:
- * exactly as users build them (`buildah bud -f <dockerfile> .`), so there is no second recipe to drift apart.
+ * operator/Dockerfile, examples/retraining/Dockerfile), with the locally made node-base as their only base: exactly
+ * as users build them (`buildah bud -f <dockerfile> <context>`), so there is no second recipe to drift apart. The
+ * TypeScript images' context is the repository root (nodeDockerfileRecipe); an image made of a few files of one
+ * folder, such as the example trainer, has that folder as its context (dockerfileRecipe).
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
@@ -74,9 +76,16 @@ export async function dockerfileInputFiles(repoRoot: string, d: DockerfileInputs
 export async function buildDockerfileImage(
   ctx: RecipeContext,
   target: BuildTarget,
-  o: { dockerfile: string; ref: string; nodeBase: BuiltImage },
+  o: {
+    dockerfile: string;
+    ref: string;
+    nodeBase: BuiltImage;
+    /** The build context, relative to the repository root; default: the repository root. */
+    context?: string;
+  },
 ): Promise<void> {
   const { dockerfile, ref, nodeBase } = o;
+  const context = join(ctx.repoRoot, o.context ?? '.');
   // buildah would store a short name as localhost/<name> anyway; spelled out, every step below names the same image.
   const stored = `localhost/${ref}`;
   const text = await readFile(join(ctx.repoRoot, dockerfile), 'utf8');
@@ -108,7 +117,7 @@ export async function buildDockerfileImage(
         `docker-archive:${nodeBase.archive}`,
         `containers-storage:docker.io/library/${nodeBase.ref}`,
       ]);
-      ctx.log(`buildah bud -f ${dockerfile} -t ${ref} ${ctx.repoRoot}`);
+      ctx.log(`buildah bud -f ${dockerfile} -t ${ref} ${context}`);
       await tool('buildah', [
         'bud',
         '--isolation',
@@ -118,12 +127,12 @@ export async function buildDockerfileImage(
         // RUN steps use the host's network: no CNI bridge, chains or state are created on the host for the build.
         '--network',
         'host',
-        ...(await hostTrustVolume(target.workDir)),
+        ...(await hostTrustVolume(target.workDir, declaresPipCert(text))),
         '-f',
         join(ctx.repoRoot, dockerfile),
         '-t',
         stored,
-        ctx.repoRoot,
+        context,
       ]);
       // skopeo rather than `buildah push`, which would also tag the archive with its name in the store.
       await tool('skopeo', [
@@ -149,9 +158,11 @@ export function storeLockFile(cacheRoot: string): string {
  * so does the npm inside the build. The Dockerfile cannot be told through the environment (`buildah bud --env` only
  * sets the committed image's config), so for the RUN steps only, npm's global config folder /usr/local/etc (empty
  * in node-base, so nothing is left behind in a layer) is bind-mounted from a folder holding an npmrc whose `cafile`
- * is Node's own roots plus those extra certificates. The image itself is unchanged.
+ * is Node's own roots plus those extra certificates. The image itself is unchanged. pip needs the same bundle: a
+ * Dockerfile that installs from PyPI declares `ARG PIP_CERT` before its `pip install`, and the build sets it to that
+ * bundle (pip reads PIP_CERT from the environment); without extra certificates the argument stays unset.
  */
-async function hostTrustVolume(workDir: string): Promise<string[]> {
+async function hostTrustVolume(workDir: string, pipCert: boolean): Promise<string[]> {
   const extra = process.env.NODE_EXTRA_CA_CERTS;
   if (!extra) return [];
   const dir = join(workDir, 'npm-global-config');
@@ -159,7 +170,16 @@ async function hostTrustVolume(workDir: string): Promise<string[]> {
   const bundle = `${rootCertificates.join('\n')}\n${await readFile(extra, 'utf8')}`;
   await writeFile(join(dir, 'build-ca.pem'), bundle);
   await writeFile(join(dir, 'npmrc'), 'cafile=/usr/local/etc/build-ca.pem\n');
-  return ['--volume', `${dir}:/usr/local/etc:ro`];
+  return [
+    '--volume',
+    `${dir}:/usr/local/etc:ro`,
+    ...(pipCert ? ['--build-arg', 'PIP_CERT=/usr/local/etc/build-ca.pem'] : []),
+  ];
+}
+
+/** Whether a Dockerfile declares `ARG PIP_CERT` (pip's CA bundle, see hostTrustVolume). Pure. */
+export function declaresPipCert(dockerfile: string): boolean {
+  return /^\s*ARG\s+PIP_CERT\s*$/im.test(dockerfile);
 }
 
 /**
@@ -175,11 +195,7 @@ export function nodeDockerfileRecipe(o: {
   inputs: DockerfileInputs;
 }): ImageRecipe {
   const ref = (ctx: RecipeContext) => `${o.name}:${ctx.packageVersion}`;
-  const nodeBaseOf = (ctx: RecipeContext): BuiltImage => {
-    const nodeBase = ctx.deps.get('node-base');
-    if (!nodeBase) throw new Error(`the ${o.id} image needs node-base first`);
-    return nodeBase;
-  };
+  const nodeBaseOf = (ctx: RecipeContext) => requireNodeBase(ctx, o.id);
   return {
     id: o.id,
     deps: ['node-base'],
@@ -199,6 +215,64 @@ export function nodeDockerfileRecipe(o: {
         dockerfile: o.inputs.dockerfile,
         ref: ref(ctx),
         nodeBase: nodeBaseOf(ctx),
+      });
+    },
+  };
+}
+
+function requireNodeBase(ctx: RecipeContext, id: ImageId): BuiltImage {
+  const nodeBase = ctx.deps.get('node-base');
+  if (!nodeBase) throw new Error(`the ${id} image needs node-base first`);
+  return nodeBase;
+}
+
+/** What a Dockerfile build in a folder of its own reads: the folder's Dockerfile, .dockerignore and `files`. */
+export interface FolderDockerfileInputs {
+  /** The build context, relative to the repository root. */
+  context: string;
+  /**
+   * Every file the build copies, relative to the context: its .dockerignore must let through these and nothing else,
+   * so that the hash covers exactly what the build sees.
+   */
+  files: readonly string[];
+}
+
+/** The files of such a build, relative to the repository root: Dockerfile, .dockerignore and `files`. */
+export function folderDockerfileInputFiles(d: FolderDockerfileInputs): string[] {
+  return ['Dockerfile', '.dockerignore', ...d.files].map((f) => `${d.context}/${f}`);
+}
+
+/**
+ * The recipe of an image built on node-base from `<context>/Dockerfile` with a folder of the repository as context,
+ * for an image that is not a TypeScript build (the example trainer: Python): its hash covers the recipe's own
+ * version, node-base's hash and the files listed, nothing of the rest of the repository.
+ */
+export function dockerfileRecipe(o: {
+  id: ImageId;
+  /** The image's name without its tag; the tag is the root package.json's version. */
+  name: string;
+  /** Bumped when the recipe itself changes what it builds from the same files. */
+  recipeVersion: string;
+  inputs: FolderDockerfileInputs;
+}): ImageRecipe {
+  const ref = (ctx: RecipeContext) => `${o.name}:${ctx.packageVersion}`;
+  return {
+    id: o.id,
+    deps: ['node-base'],
+    ref,
+    async inputs(ctx) {
+      return [
+        { name: 'recipe', value: o.recipeVersion },
+        { name: 'image:node-base', value: requireNodeBase(ctx, o.id).inputHash },
+        ...(await fileInputs(ctx.repoRoot, folderDockerfileInputFiles(o.inputs))),
+      ];
+    },
+    async build(ctx, target) {
+      await buildDockerfileImage(ctx, target, {
+        dockerfile: `${o.inputs.context}/Dockerfile`,
+        context: o.inputs.context,
+        ref: ref(ctx),
+        nodeBase: requireNodeBase(ctx, o.id),
       });
     },
   };

@@ -39,6 +39,7 @@ import {
 } from './recipe.js';
 import { s3Recipe } from './s3.js';
 import { serverRecipe } from './server.js';
+import { trainerRecipe } from './trainer.js';
 import { removeTree, type Log } from './tools.js';
 
 export { IMAGE_IDS, type BuiltImage, type ImageId };
@@ -54,6 +55,7 @@ export const RECIPES: Readonly<Record<ImageId, ImageRecipe>> = {
   fileserver: fileserverRecipe,
   s3: s3Recipe,
   operator: operatorRecipe,
+  trainer: trainerRecipe,
 };
 
 export interface EnsureOptions {

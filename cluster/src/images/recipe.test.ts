@@ -45,6 +45,7 @@ describe('image references', () => {
       fileserver: 'modelship.local/fileserver:1',
       s3: 'modelship.local/s3:1',
       operator: 'modelship/operator:0.1.0',
+      trainer: 'modelship/example-trainer:0.1.0',
     });
   });
 

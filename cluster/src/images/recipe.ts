@@ -1,7 +1,16 @@
 import type { HashInput } from './hash.js';
 import type { Log } from './tools.js';
 
-export const IMAGE_IDS = ['pause', 'node-base', 'server', 'coredns', 'fileserver', 's3', 'operator'] as const;
+export const IMAGE_IDS = [
+  'pause',
+  'node-base',
+  'server',
+  'coredns',
+  'fileserver',
+  's3',
+  'operator',
+  'trainer',
+] as const;
 export type ImageId = (typeof IMAGE_IDS)[number];
 
 export interface BuiltImage {

@@ -14,14 +14,24 @@ export const storeNamespace = 'modelship-local';
 
 /**
  * Sample models, by path under the store: two versions of the iris classifier, to try a rollout, and a third that
- * loads fine but fails on real inputs, to see a canary rolled back.
+ * loads fine but fails on real inputs, to see a canary rolled back; and the first version of the retraining example
+ * (examples/retraining), an untrained stand-in with the example trainer's signature (input `features` [batch, 30],
+ * outputs `probabilities` [batch, 2] and `label`) that its first retrained version replaces.
  */
 export const sampleModels: Record<string, () => Uint8Array> = {
   'iris/1/model.onnx': irisModel,
   'iris/2/model.onnx': () =>
     tabularModel({ name: 'iris', features: 4, hidden: [16], classes: 3, seed: 2026 }),
   'iris/3/model.onnx': faultyIrisModel,
+  'cancer/initial/model.onnx': () =>
+    tabularModel({ name: 'cancer', features: 30, hidden: [8], classes: 2, seed: 569 }),
 };
+
+/**
+ * Where retraining runs write on the claim (examples/retraining: output pvc://models/retraining): the trainers run
+ * as a non-root user of their image's choosing, so the folder is writable by all, sticky like /tmp.
+ */
+export const retrainingOutput = 'retraining';
 
 export function writeSampleModels(dir: string): string {
   const root = join(dir, 'models');
@@ -30,6 +40,9 @@ export function writeSampleModels(dir: string): string {
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     writeFileSync(file, build(), { mode: 0o644 });
   }
+  const output = join(root, retrainingOutput);
+  mkdirSync(output, { recursive: true });
+  chmodSync(output, 0o1777);
   // The serving pods run as a non-root user: every folder on the way must be searchable.
   chmodSync(dir, 0o755);
   chmodSync(root, 0o755);
