@@ -3,12 +3,14 @@
  * operator's RBAC, start the operator, apply examples/, show the API server refusing a bad ModelDeployment, wait
  * for real pods to load real models, send a real inference through the model's Service; then, under traffic, roll
  * a healthy version out as a canary (promoted step by step, zero failed requests) and a faulty one (rolled back by
- * itself within seconds), shown with the kubectl plugin.
+ * itself within seconds), shown with the kubectl plugin; then one retraining cycle of examples/retraining (a run,
+ * its ModelVersion validated, gated and rolled out).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { kubectl, waitForCrdsEstablished } from '../cluster/src/kubectl.js';
+import { importImages } from '../cluster/src/node/images.js';
 import { startLocalOperator } from '../cluster/src/local-operator.js';
 import { readState } from '../cluster/src/state.js';
 import { repoRoot } from '../cluster/src/versions.js';
@@ -91,7 +93,9 @@ const request1 = {
 try {
   await step('install the CRD', ['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
   // `kubectl wait` fails at once when it reads the CRD before it has any condition: let it find one.
-  await waitForCrdsEstablished(['modeldeployments.modelship.dev'], { kubeconfig });
+  await waitForCrdsEstablished(['modeldeployments.modelship.dev', 'modelversions.modelship.dev'], {
+    kubeconfig,
+  });
   await step('', [
     'wait',
     '--for=condition=Established',
@@ -268,6 +272,56 @@ try {
     'custom-columns=SPEC:.spec.model.version,STABLE:.status.stable.version,PHASE:.status.phase,REJECTED:.status.rejected.version',
   ]);
   if (healthyFailed > 0) process.exitCode = 1;
+
+  // Retraining: the example trainer (scikit-learn → ONNX) runs once; its model is registered, validated, gated and
+  // rolled out as a canary under traffic.
+  console.log(
+    '\nBuilding the example trainer image (once: about a minute) and importing it into the node...',
+  );
+  await importImages(dir, ['trainer'], (line) => console.log(`  ${line}`));
+  await step('a ModelDeployment that retrains itself every 5 minutes', [
+    'apply',
+    '-f',
+    join(repoRoot, 'examples/retraining/modeldeployment.yaml'),
+  ]);
+  await until('cancer to be Ready', async () => (await phase('cancer')) === 'Ready', 300_000);
+  const cancerIp = await quiet(['get', 'service', 'cancer', '-o', 'jsonpath={.spec.clusterIP}']);
+  const cancerRow = {
+    inputs: [{ name: 'features', shape: [1, 30], datatype: 'FP32', data: Array(30).fill(1) }],
+  };
+  // The retrained version goes through a canary judged on live traffic: send some.
+  let cancerTraffic = true;
+  const cancerLoad = (async () => {
+    while (cancerTraffic) {
+      await post(`http://${cancerIp}/v2/models/cancer/infer`, cancerRow).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  await step('one training run now, rather than at the next 5-minute mark', [
+    'modelship',
+    'retrain',
+    'cancer',
+  ]);
+  const served = async () =>
+    (await quiet(['get', 'modelversions', '-o', 'jsonpath={.items[*].status.phase}'])).split(' ');
+  await until(
+    'the retrained version to serve (or be rejected)',
+    async () => (await served()).some((p) => p === 'Stable' || p === 'Rejected'),
+    600_000,
+  );
+  cancerTraffic = false;
+  await cancerLoad;
+  await step('the run as a ModelVersion: validated by the serving image, gated on its metrics', [
+    'get',
+    'modelversions',
+  ]);
+  await step('what serves and why (spec.model is untouched), and the lineage', [
+    'modelship',
+    'history',
+    'cancer',
+  ]);
+  if (!(await served()).includes('Stable')) process.exitCode = 1;
+
   await step('what happened, as Events', [
     'get',
     'events',
