@@ -5,11 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { modelVersionKind } from '../operator/src/api/v1alpha1/model-version.js';
 import { group, kind } from '../operator/src/api/v1alpha1/schema.js';
 
 export const healthLuaFile = 'config/argocd/modeldeployment-health.lua';
+export const versionHealthLuaFile = 'config/argocd/modelversion-health.lua';
 export const argocdCmFile = 'config/argocd/argocd-cm.yaml';
 export const healthKey = `resource.customizations.health.${group}_${kind}`;
+export const versionHealthKey = `resource.customizations.health.${group}_${modelVersionKind}`;
 
 export function argocdCm(root: string): object {
   return {
@@ -20,6 +23,9 @@ export function argocdCm(root: string): object {
       namespace: 'argocd',
       labels: { 'app.kubernetes.io/name': 'argocd-cm', 'app.kubernetes.io/part-of': 'argocd' },
     },
-    data: { [healthKey]: readFileSync(join(root, healthLuaFile), 'utf8') },
+    data: {
+      [healthKey]: readFileSync(join(root, healthLuaFile), 'utf8'),
+      [versionHealthKey]: readFileSync(join(root, versionHealthLuaFile), 'utf8'),
+    },
   };
 }

@@ -16,7 +16,7 @@ import yaml from 'js-yaml';
 import { modelDeploymentCrd } from '../operator/src/api/v1alpha1/crd.js';
 import { modelVersionCrd } from '../operator/src/api/v1alpha1/model-version.js';
 import { clusterRbac, namespacedRbac } from '../operator/src/rbac.js';
-import { argocdCm, argocdCmFile, healthLuaFile } from './argocd-cm.js';
+import { argocdCm, argocdCmFile, healthLuaFile, versionHealthLuaFile } from './argocd-cm.js';
 import { chartDir, chartYaml, rbacRulesTpl } from './chart.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,7 +37,7 @@ export function renderedManifests(): Record<string, string> {
     [`${chartDir}/templates/_rbac-rules.tpl`]: rbacRulesTpl(),
     'config/rbac/operator.yaml': header('operator/src/rbac.ts') + dump(clusterRbac()),
     'config/rbac/operator-namespaced.yaml': header('operator/src/rbac.ts') + dump(namespacedRbac()),
-    [argocdCmFile]: header(healthLuaFile) + dump([argocdCm(root)]),
+    [argocdCmFile]: header(`${healthLuaFile} and ${versionHealthLuaFile}`) + dump([argocdCm(root)]),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * Writes the GitOps health test data into a folder: one ModelDeployment per scenario (scenarios.ts), Argo CD's
+ * Writes the GitOps health test data into a folder: one ModelDeployment per scenario (scenarios.ts) and one
+ * ModelVersion per phase (version-scenarios.ts), Argo CD's
  * health_test.yaml (the format of argo-cd's resource_customizations/<group>/<kind>/health_test.yaml, run there by
  * TestLuaHealthScript) and kstatus_test.yaml (the status kstatus.Compute must give each object). test/gitops/main.go
  * reads that folder.
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import type { ModelDeployment } from '../../operator/src/api/v1alpha1/schema.js';
 import { buildScenarios, type Scenario } from './scenarios.js';
+import { buildVersionScenarios } from './version-scenarios.js';
 
 export interface Expectation {
   inputPath: string;
@@ -41,6 +43,19 @@ export async function writeTestdata(dir: string): Promise<Expectation[]> {
       inputPath,
       argo: { status: scenario.argo, message: argoMessage(scenario, md) },
       kstatus: scenario.kstatus,
+    });
+  }
+  for (const v of buildVersionScenarios()) {
+    const inputPath = `${v.name}.yaml`;
+    writeFileSync(
+      join(dir, inputPath),
+      dump({ ...v.version, apiVersion: 'modelship.dev/v1alpha1', kind: 'ModelVersion' }),
+    );
+    const accepted = v.version.status?.conditions?.find((c) => c.type === 'Accepted');
+    expectations.push({
+      inputPath,
+      argo: { status: v.argo, message: accepted?.message ?? '' },
+      kstatus: v.kstatus,
     });
   }
   writeFileSync(
