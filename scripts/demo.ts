@@ -303,7 +303,14 @@ try {
     'cancer',
   ]);
   const served = async () =>
-    (await quiet(['get', 'modelversions', '-o', 'jsonpath={.items[*].status.phase}'])).split(' ');
+    (
+      await quiet([
+        'get',
+        'modelversions',
+        '-o',
+        'jsonpath={.items[?(@.spec.source.kind=="Job")].status.phase}',
+      ])
+    ).split(' ');
   await until(
     'the retrained version to serve (or be rejected)',
     async () => (await served()).some((p) => p === 'Stable' || p === 'Rejected'),

@@ -58,7 +58,7 @@ function registered(
     validations: new Map(),
     now,
   });
-  const { version, status } = plan.create[0]!;
+  const { version, status } = plan.create.find((c) => c.version.metadata.name === name)!;
   return {
     ...version,
     metadata: { ...version.metadata, creationTimestamp: now, uid: `uid-${name}` },

@@ -85,8 +85,13 @@ async function versions(ns: string): Promise<ModelVersion[]> {
   return list.items;
 }
 
+/** The first version a run produced (not spec.model's own) that is in `phase`. */
 async function versionIn(ns: string, phase: string): Promise<ModelVersion> {
-  return eventually(async () => (await versions(ns)).find((v) => v.status?.phase === phase), MINUTE, 200);
+  return eventually(
+    async () => (await versions(ns)).find((v) => v.spec.source.kind === 'Job' && v.status?.phase === phase),
+    MINUTE,
+    200,
+  );
 }
 
 /** kubectl modelship, as a user runs it (from the sources). */
@@ -209,6 +214,31 @@ describe('a retraining run', () => {
       await markPodsReady(ns, 'modelship.dev/deployment=churn,app.kubernetes.io/component=model-server');
       await eventually(async () => (await getMd(ns, 'churn')).status?.phase === 'Ready', MINUTE, 200);
 
+      // spec.model is a version too: validated (never gated), then Stable as it serves.
+      const specVersion = await eventually(
+        async () => (await versions(ns)).find((v) => v.spec.source.kind === 'Spec'),
+        MINUTE,
+        200,
+      );
+      expect(specVersion.spec.model).toMatchObject({
+        version: '1',
+        storageUri: 'pvc://models/v1/model.onnx',
+      });
+      await markPodsTerminated(
+        ns,
+        `batch.kubernetes.io/job-name=${specVersion.metadata.name}-validate`,
+        'inspect',
+        0,
+        JSON.stringify({ ok: true, signature, loadMs: 30 }),
+      );
+      await eventually(
+        async () =>
+          (await versions(ns)).find((v) => v.metadata.name === specVersion.metadata.name)?.status?.phase ===
+          'Stable',
+        MINUTE,
+        200,
+      );
+
       const job = await trainingRun(ns, 'churn', summary(0.95));
       // Registered from the run, then validated by a Job of the serving image.
       const validating = await versionIn(ns, 'Validating');
@@ -264,6 +294,18 @@ describe('a retraining run', () => {
       await versionIn(ns, 'Stable');
       await eventually(
         async () => (await getMd(ns, 'churn')).status?.stable?.version === version,
+        MINUTE,
+        200,
+      );
+      // The gate compared the run's signature with spec.model's, which it replaced.
+      const served = (await versions(ns)).find((v) => v.metadata.name === job)!;
+      expect(served.status?.gate).toContainEqual(
+        expect.objectContaining({ name: 'signature.inputs', passed: true }),
+      );
+      await eventually(
+        async () =>
+          (await versions(ns)).find((v) => v.metadata.name === specVersion.metadata.name)?.status?.phase ===
+          'Retired',
         MINUTE,
         200,
       );

@@ -149,7 +149,7 @@ export class ModelDeploymentReconciler {
     const now = this.now();
     const image = md.spec.runtime?.image ?? this.deps.defaultImage;
     if (md.spec.retraining || retraining.versions.length) {
-      const registry = planRegistry({ md, ...retraining, now });
+      const registry = planRegistry({ md, ...retraining, specModel: retraining.spec.model, now });
       await applyRegistry(md, registry, retraining.versions, {
         client: this.deps.client,
         recorder: this.deps.recorder,

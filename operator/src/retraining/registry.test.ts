@@ -4,6 +4,7 @@ import type { ModelVersion, ModelVersionStatus } from '../api/v1alpha1/model-ver
 import type { RetrainingSpec } from '../api/v1alpha1/retraining.js';
 import { md as fixture } from '../testing/fixtures.js';
 import { jobOutcome, planRegistry, versionFromRun, type ObservedJob } from './registry.js';
+import { specVersionName } from './spec-version.js';
 
 const now = new Date('2026-12-02T04:00:00Z');
 const sha = 'a'.repeat(64);
@@ -78,12 +79,22 @@ const signature = {
 const inspection = (o: object = {}) =>
   JSON.stringify({ ok: true, signature, loadMs: 12, holdout: { rows: 100, accuracy: 0.93 }, ...o });
 
+/** The version recording spec.model, already registered and serving (as after the first reconcile). */
+const specVersion = (m = md()) => ({
+  ...version(specVersionName('churn', m.spec.model), { phase: 'Stable' as const }),
+  spec: {
+    deployment: 'churn',
+    model: { name: 'churn', version: '1.0.0', storageUri: 'file:///m.onnx' },
+    source: { kind: 'Spec' as const },
+  },
+});
+
 const plan = (
   runs: ObservedJob[],
   versions: ModelVersion[] = [],
   validations = new Map<string, ObservedJob>(),
   m = md(),
-) => planRegistry({ md: m, runs, versions, validations, now });
+) => planRegistry({ md: m, runs, versions: [...versions, specVersion(m)], validations, now });
 
 describe('jobOutcome', () => {
   it('tells running, completed and failed Jobs apart', () => {
@@ -169,6 +180,36 @@ describe('registering runs', () => {
   it('registers nothing without spec.retraining', () => {
     const m = { ...md(), spec: { ...md().spec, retraining: undefined } };
     expect(plan([{ job: job('r', 'Complete'), message: summary() }], [], new Map(), m).create).toEqual([]);
+  });
+});
+
+describe("spec.model's own version", () => {
+  it('is registered once (source Spec) so that retrained versions have a signature to be compatible with', () => {
+    const p = planRegistry({ md: md(), runs: [], versions: [], validations: new Map(), now });
+    expect(p.create).toHaveLength(1);
+    expect(p.create[0]!.version.metadata.name).toBe(specVersionName('churn', md().spec.model));
+    expect(p.create[0]!.version.spec).toMatchObject({
+      source: { kind: 'Spec' },
+      model: { version: '1.0.0', storageUri: 'file:///m.onnx' },
+    });
+    expect(p.create[0]!.status.phase).toBe('Candidate');
+    expect(plan([]).create).toEqual([]);
+  });
+
+  it('is validated but not gated: the user asked for it', () => {
+    const m = md(retraining({ metrics: [{ name: 'accuracy', min: 0.99 }] }));
+    const v = { ...specVersion(m), status: { phase: 'Validating' as const } };
+    const p = planRegistry({
+      md: m,
+      runs: [],
+      versions: [v],
+      validations: new Map([
+        [v.metadata.name!, { job: job('s-validate', 'Complete'), message: inspection() }],
+      ]),
+      now,
+    });
+    expect(p.statuses.get(v.metadata.name!)).toMatchObject({ phase: 'Approved', signature });
+    expect(p.statuses.get(v.metadata.name!)!.gate).toBeUndefined();
   });
 });
 

@@ -17,7 +17,8 @@ import type {
   Signature,
 } from '../api/v1alpha1/model-version.js';
 import type { PromotionSpec } from '../api/v1alpha1/retraining.js';
-import type { ModelDeployment } from '../api/v1alpha1/schema.js';
+import type { ModelDeployment, ModelSpec } from '../api/v1alpha1/schema.js';
+import { specVersionName } from './spec-version.js';
 import { evaluateGate } from './gate.js';
 import { parseInspection } from './inspection.js';
 import { parseSummary } from './summary.js';
@@ -32,6 +33,8 @@ export interface ObservedJob {
 
 export interface RegistryInput {
   md: ModelDeployment;
+  /** spec.model as the user wrote it (md's may be a promoted version's); registered as a version of its own. */
+  specModel?: ModelSpec;
   /** The ModelDeployment's training runs (CronJob or kubectl modelship retrain). */
   runs: ObservedJob[];
   versions: ModelVersion[];
@@ -224,6 +227,19 @@ function judge(
     ...(keyMetric ? { keyMetric } : {}),
   };
   const passedValidation = applyEvent(judged, { type: 'validationPassed' }, now);
+  if (v.spec.source.kind === 'Spec') {
+    const { gate: _notGated, ...validatedOnly } = passedValidation;
+    const message =
+      'validated; spec.model is served as the user asked (the quality gate is for retrained versions)';
+    return {
+      status: withPhase(validatedOnly, 'Approved', 'Validated', message, now),
+      event: {
+        type: 'Normal',
+        reason: 'VersionValidated',
+        message: `version ${version} (spec.model): ${message}`,
+      },
+    };
+  }
   if (!gate.passed)
     return {
       status: applyEvent(passedValidation, { type: 'gateFailed', reasons: gate.reasons }, now),
@@ -251,6 +267,37 @@ export function planRegistry(input: RegistryInput): RegistryPlan {
   const plan: RegistryPlan = { create: [], validate: [], statuses: new Map(), prune: [], events: [] };
   const r = md.spec.retraining;
   const byName = new Map(input.versions.map((v) => [v.metadata.name!, v]));
+
+  // The user's own spec.model is a version too (source Spec): validated like a run's, never gated (it is what the
+  // user asked for), so that the first retrained version has a signature to be compatible with.
+  const specModel = input.specModel ?? md.spec.model;
+  const specName = specVersionName(md.metadata.name!, specModel);
+  if (r && !byName.has(specName)) {
+    const message = `registered from spec.model (version ${specModel.version})`;
+    plan.create.push({
+      version: {
+        apiVersion: 'modelship.dev/v1alpha1',
+        kind: 'ModelVersion',
+        metadata: { name: specName, namespace: md.metadata.namespace },
+        spec: {
+          deployment: md.metadata.name!,
+          model: {
+            name: specModel.name ?? md.metadata.name!,
+            version: specModel.version,
+            storageUri: specModel.storageUri,
+            ...(specModel.sha256 ? { sha256: specModel.sha256 } : {}),
+          },
+          source: { kind: 'Spec' },
+        },
+      },
+      status: withPhase({}, 'Candidate', 'Registered', message, now),
+    });
+    plan.events.push({
+      type: 'Normal',
+      reason: 'VersionRegistered',
+      message: `version ${specModel.version} ${message}`,
+    });
+  }
 
   if (r) {
     for (const run of input.runs) {

@@ -199,6 +199,18 @@ describe('phasesAfterTick', () => {
     expect(phasesAfterTick([v], choice, 't', state({ stable: ref('s') }), now).size).toBe(0);
   });
 
+  it("marks spec.model's own version Stable once the spec's revision serves", () => {
+    const m = md('Auto', { source: 'Spec' });
+    const choice = chooseModel(m, [], now);
+    const own = {
+      ...version(choice.specVersion!, 'Approved', '2026-12-01T00:00:00Z'),
+      spec: { ...version('x', 'Approved', 'x').spec, source: { kind: 'Spec' as const } },
+    };
+    expect(
+      phasesAfterTick([own], choice, 't', state({ stable: ref('t') }), now).get(own.metadata.name!)!.phase,
+    ).toBe('Stable');
+  });
+
   it('retires the serving version when a change of spec.model took over', () => {
     const old = version('v1', 'Stable', '2026-12-01T00:00:00Z');
     const choice = chooseModel(md('Auto', { source: 'Spec' }), [old], now);

@@ -7,19 +7,17 @@
  * ModelVersion). After the rollout machine's tick, the versions' phases follow what it did: Canary while the canary
  * runs, Stable once it serves, Rejected when rolled back (the previous version keeps serving), Retired when replaced.
  */
-import { createHash } from 'node:crypto';
 import type { ModelVersion, ModelVersionStatus } from '../api/v1alpha1/model-version.js';
 import type { ModelDeployment, ModelSpec, ServedModel } from '../api/v1alpha1/schema.js';
 import type { RolloutState } from '../rollout/machine.js';
-import { canonicalJson } from '../util/canonical-json.js';
 import { applyEvent } from './registry.js';
+import { specModelHash } from './spec-hash.js';
+import { specVersionName } from './spec-version.js';
 
 /** Set by `kubectl modelship promote` on an Approved ModelVersion: the time it was asked. */
 export const promoteAnnotation = 'modelship.dev/promote';
 
-export function specModelHash(model: ModelSpec): string {
-  return createHash('sha256').update(canonicalJson(model)).digest('hex').slice(0, 16);
-}
+export { specModelHash };
 
 const created = (v: ModelVersion) => new Date(v.metadata.creationTimestamp ?? 0).getTime() || 0;
 /** When serving it was asked for: its promote annotation, or (mode Auto) its registration. */
@@ -36,6 +34,8 @@ function requested(md: ModelDeployment, versions: ModelVersion[]): ModelVersion[
 
 export interface Choice {
   served: ServedModel;
+  /** The name of the ModelVersion recording spec.model (when the spec is what serves). */
+  specVersion?: string;
   /** The model the revisions are built from: spec.model, or the ModelVersion's. */
   model: ModelSpec;
   /** The ModelVersion served, if one is. */
@@ -57,6 +57,7 @@ export function chooseModel(md: ModelDeployment, versions: ModelVersion[], now: 
   const at = now.toISOString();
   const spec = (reason: string, keepSince = false): Choice => ({
     model: md.spec.model,
+    specVersion: specVersionName(md.metadata.name!, md.spec.model),
     served: {
       source: 'Spec',
       version: md.spec.model.version,
@@ -128,7 +129,10 @@ export function phasesAfterTick(
   now: Date,
 ): Map<string, ModelVersionStatus> {
   const out = new Map<string, ModelVersionStatus>();
-  const chosen = choice.version;
+  // The version being rolled out: the promoted ModelVersion, or the one recording spec.model.
+  const chosen =
+    choice.version ??
+    versions.find((v) => v.spec.source.kind === 'Spec' && v.metadata.name === choice.specVersion);
   const set = (v: ModelVersion, status: ModelVersionStatus) => {
     if (status !== (out.get(v.metadata.name!) ?? v.status)) out.set(v.metadata.name!, status);
   };
