@@ -315,6 +315,31 @@ describe('a retraining run', () => {
         new RegExp(`${version} \\*\\s+Stable\\s+accuracy=0.95\\s+${job}\\s+1\\s+iris@1 \\(120 rows\\)`),
       );
 
+      // A later change of spec.model by the user wins over the promoted version, and the status says so.
+      await apply(ns, 'churn', {
+        ...spec(),
+        model: { version: '2', storageUri: 'pvc://models/v2/model.onnx' },
+      });
+      await eventually(
+        async () => {
+          const m = (await getMd(ns, 'churn')).status?.model;
+          return (
+            m?.source === 'Spec' && m.version === '2' && m.reason.includes(`it wins over ModelVersion ${job}`)
+          );
+        },
+        MINUTE,
+        200,
+      );
+      await eventually(
+        async () =>
+          (await deploymentsOf(ns)).some((d) =>
+            d.spec!.template.spec!.containers[0]!.env!.some(
+              (e) => e.name === 'MODELSHIP_MODEL_URI' && e.value === 'pvc://models/v2/model.onnx',
+            ),
+          ),
+        MINUTE,
+      );
+
       // Deleting the ModelDeployment removes its CronJob and versions (owner references).
       await kubectlOk(['delete', 'modeldeployment', 'churn', '-n', ns, '--wait=true']);
       await eventually(async () => (await versions(ns)).length === 0, 2 * MINUTE, 500);
