@@ -28,6 +28,7 @@ import {
   applyYaml,
   clusterIp,
   custom,
+  infer,
   irisRequest,
   kc,
   loadGenerator,
@@ -130,6 +131,8 @@ describe('helm install, upgrade and uninstall on the node', () => {
       await applyYaml(modelsNs, [modelDeployment(1)]);
       await waitForPhase(modelsNs, 'churn', 'Ready', 5 * MINUTE);
       const url = `http://${await clusterIp(modelsNs, 'churn')}/v2/models/churn/infer`;
+      // A Service just created answers once kube-proxy has programmed it (a moment after the pods are Ready).
+      await eventually(async () => (await infer(url, body)).model_name === 'churn', MINUTE, 200);
       const load = loadGenerator(url, body, 2, true);
       await eventually(async () => load.report.ok >= 20, MINUTE, 50);
       const report = await load.stop();
