@@ -5,36 +5,23 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { runTool } from './images/tools.js';
-import { cachedTool } from './tool-cache.js';
+import { cachedTool, goInstall } from './tool-cache.js';
 import { cacheDir, readVersions } from './versions.js';
 
 const COLD = 'about 150 CPU-s, 2 to 4 min on 2 cores';
 
 export function ensureHelm(): Promise<string> {
   const version = readVersions().HELM_VERSION!;
-  return cachedTool('helm', version, 'helm', COLD, async (dir, log) => {
-    const pkg = 'helm.sh/helm/v3/cmd/helm';
-    // Without it `helm version` says v3.22 only (the module's default); charts' kubeVersion checks read it too.
-    const ldflags = `-s -w -X helm.sh/helm/v3/internal/version.version=${version}`;
-    try {
-      await runTool('go', ['install', `-ldflags=${ldflags}`, `${pkg}@${version}`], {
-        cwd: dir,
-        env: {
-          ...process.env,
-          GOBIN: join(dir, 'bin'),
-          CGO_ENABLED: '0',
-          GOFLAGS: '-trimpath',
-          GOWORK: 'off',
-        },
-        log,
-      });
-    } catch (err) {
-      throw new Error(
-        `building ${pkg}@${version} with Go failed (it needs Go on PATH and the Go module proxy): ${(err as Error).message}`,
-      );
-    }
-  });
+  // Without the version flag `helm version` says v3.22 only (the module's default); charts' kubeVersion checks read it.
+  return cachedTool('helm', version, 'helm', COLD, (dir, log) =>
+    goInstall({
+      pkg: 'helm.sh/helm/v3/cmd/helm',
+      version,
+      dir,
+      log,
+      ldflags: `-s -w -X helm.sh/helm/v3/internal/version.version=${version}`,
+    }),
+  );
 }
 
 export interface HelmResult {

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withLock } from './images/lock.js';
-import { removeTree } from './images/tools.js';
+import { removeTree, runTool } from './images/tools.js';
 import { cacheDir } from './versions.js';
 
 export type Log = (line: string) => void;
@@ -64,4 +64,45 @@ export async function cachedTool(
     },
   );
   return path;
+}
+
+export interface GoInstall {
+  /** The command's package, e.g. helm.sh/helm/v3/cmd/helm. */
+  pkg: string;
+  version: string;
+  /** Where the binary goes: <dir>/bin. */
+  dir: string;
+  log: Log;
+  tags?: string[];
+  ldflags?: string;
+}
+
+/**
+ * `go install <pkg>@<version>` into <dir>/bin, statically linked and reproducible (CGO off, -trimpath, no go.work):
+ * how every Go tool here is obtained from the Go module proxy. Fails saying what it needs.
+ */
+export async function goInstall(g: GoInstall): Promise<void> {
+  const args = [
+    'install',
+    ...(g.tags?.length ? [`-tags=${g.tags.join(',')}`] : []),
+    ...(g.ldflags ? [`-ldflags=${g.ldflags}`] : []),
+    `${g.pkg}@${g.version}`,
+  ];
+  try {
+    await runTool('go', args, {
+      cwd: g.dir,
+      env: {
+        ...process.env,
+        GOBIN: join(g.dir, 'bin'),
+        CGO_ENABLED: '0',
+        GOFLAGS: '-trimpath',
+        GOWORK: 'off',
+      },
+      log: g.log,
+    });
+  } catch (err) {
+    throw new Error(
+      `building ${g.pkg}@${g.version} with Go failed (it needs Go on PATH and the Go module proxy): ${(err as Error).message}`,
+    );
+  }
 }

@@ -16,45 +16,37 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import yaml from 'js-yaml';
-import { runTool } from '../../cluster/src/images/tools.js';
 import { freePort, httpGet, logTail, startComponent, stopComponent } from '../../cluster/src/process.js';
 import { readVersions } from '../../cluster/src/versions.js';
 import { eventually, kubeconfigPath } from './cluster.js';
-import { cachedTool } from '../../cluster/src/tool-cache.js';
+import { cachedTool, goInstall } from '../../cluster/src/tool-cache.js';
 
 const COLD = 'about 360 CPU-s, 5 to 7 min on 2 cores';
 
+/**
+ * A command of Prometheus' Go module at PROMETHEUS_VERSION (cmd/prometheus, cmd/promtool), built once with only the
+ * Kubernetes discovery (also for promtool: it shares the Go build cache with the Prometheus build that way).
+ */
+export function ensurePrometheusCommand(command: 'prometheus' | 'promtool', cold: string): Promise<string> {
+  const version = readVersions().PROMETHEUS_VERSION!;
+  // Module v0.316.0 is Prometheus 3.16.0: the version it reports (--version, the build info API).
+  const m = /^v0\.(\d)(\d+)\.(\d+)$/.exec(version);
+  const release = m ? `${m[1]}.${Number(m[2])}.${m[3]}` : version;
+  return cachedTool(command, version, command, cold, (dir, log) =>
+    goInstall({
+      pkg: `github.com/prometheus/prometheus/cmd/${command}`,
+      version,
+      dir,
+      log,
+      tags: ['remove_all_sd', 'enable_kubernetes_sd'],
+      ldflags: `-s -w -X github.com/prometheus/common/version.Version=${release}`,
+    }),
+  );
+}
+
 /** The prometheus binary at PROMETHEUS_VERSION (Prometheus 3.x is the module's v0.3xx.y), built once. */
 export function ensurePrometheus(): Promise<string> {
-  const version = readVersions().PROMETHEUS_VERSION!;
-  return cachedTool('prometheus', version, 'prometheus', COLD, async (dir, log) => {
-    const pkg = 'github.com/prometheus/prometheus/cmd/prometheus';
-    // Module v0.316.0 is Prometheus 3.16.0: the version it reports (--version, the build info API).
-    const m = /^v0\.(\d)(\d+)\.(\d+)$/.exec(version);
-    const release = m ? `${m[1]}.${Number(m[2])}.${m[3]}` : version;
-    const ldflags = `-s -w -X github.com/prometheus/common/version.Version=${release}`;
-    try {
-      await runTool(
-        'go',
-        ['install', '-tags=remove_all_sd,enable_kubernetes_sd', `-ldflags=${ldflags}`, `${pkg}@${version}`],
-        {
-          cwd: dir,
-          env: {
-            ...process.env,
-            GOBIN: join(dir, 'bin'),
-            CGO_ENABLED: '0',
-            GOFLAGS: '-trimpath',
-            GOWORK: 'off',
-          },
-          log,
-        },
-      );
-    } catch (err) {
-      throw new Error(
-        `building ${pkg}@${version} with Go failed (it needs Go >= 1.24 on PATH and the Go module proxy): ${(err as Error).message}`,
-      );
-    }
-  });
+  return ensurePrometheusCommand('prometheus', COLD);
 }
 
 /** One rule as Prometheus' /api/v1/rules reports it. */

@@ -12,44 +12,13 @@
  * binary, 0.95 GB peak RSS. After a Prometheus build (same build cache) it takes seconds.
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { runTool } from '../../cluster/src/images/tools.js';
-import { cachedTool } from '../../cluster/src/tool-cache.js';
-import { readVersions } from '../../cluster/src/versions.js';
+import { ensurePrometheusCommand } from './prometheus.js';
 
 const COLD = 'about 290 CPU-s, 5 to 6 min on 2 cores; seconds after a Prometheus build';
 
 /** The promtool binary at PROMETHEUS_VERSION, built once. */
 export function ensurePromtool(): Promise<string> {
-  const version = readVersions().PROMETHEUS_VERSION!;
-  return cachedTool('promtool', version, 'promtool', COLD, async (dir, log) => {
-    const pkg = 'github.com/prometheus/prometheus/cmd/promtool';
-    // Module v0.316.0 is Prometheus 3.16.0: the version `promtool --version` reports.
-    const m = /^v0\.(\d)(\d+)\.(\d+)$/.exec(version);
-    const release = m ? `${m[1]}.${Number(m[2])}.${m[3]}` : version;
-    const ldflags = `-s -w -X github.com/prometheus/common/version.Version=${release}`;
-    try {
-      await runTool(
-        'go',
-        ['install', '-tags=remove_all_sd,enable_kubernetes_sd', `-ldflags=${ldflags}`, `${pkg}@${version}`],
-        {
-          cwd: dir,
-          env: {
-            ...process.env,
-            GOBIN: join(dir, 'bin'),
-            CGO_ENABLED: '0',
-            GOFLAGS: '-trimpath',
-            GOWORK: 'off',
-          },
-          log,
-        },
-      );
-    } catch (err) {
-      throw new Error(
-        `building ${pkg}@${version} with Go failed (it needs Go >= 1.24 on PATH and the Go module proxy): ${(err as Error).message}`,
-      );
-    }
-  });
+  return ensurePrometheusCommand('promtool', COLD);
 }
 
 /** promtool's exit status and its output (stdout and stderr together: it reports failures on either). */

@@ -1,15 +1,8 @@
 /** The CustomResourceDefinition of ModelDeployment, assembled from schema.ts. Pure. */
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { toStructural, type JsonSchema } from '../structural.js';
-import {
-  group,
-  kind,
-  ModelDeploymentSpec,
-  ModelDeploymentStatus,
-  objectRules,
-  plural,
-  version,
-} from './schema.js';
+import { customResourceDefinition } from './crd-kit.js';
+import { kind, ModelDeploymentSpec, ModelDeploymentStatus, objectRules, plural } from './schema.js';
 
 export const printerColumns = [
   {
@@ -70,34 +63,11 @@ export function openApiSchema(): JsonSchema {
 }
 
 export function modelDeploymentCrd(): V1CustomResourceDefinition {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: {
-      name: `${plural}.${group}`,
-      labels: { 'app.kubernetes.io/name': 'modelship', 'app.kubernetes.io/part-of': 'modelship' },
-    },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: {
-        kind,
-        listKind: `${kind}List`,
-        plural,
-        singular: kind.toLowerCase(),
-        shortNames: ['md'],
-        categories: ['modelship'],
-      },
-      versions: [
-        {
-          name: version,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: printerColumns,
-          schema: { openAPIV3Schema: openApiSchema() as never },
-        },
-      ],
-    },
-  };
+  return customResourceDefinition({
+    kind,
+    plural,
+    shortNames: ['md'],
+    printerColumns,
+    schema: openApiSchema(),
+  });
 }

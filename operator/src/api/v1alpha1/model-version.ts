@@ -7,7 +7,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { V1CustomResourceDefinition, V1ObjectMeta } from '@kubernetes/client-node';
 import { toStructural, type JsonSchema } from '../structural.js';
-import { Condition, group, version } from './schema.js';
+import { customResourceDefinition } from './crd-kit.js';
+import type { group, version } from './schema.js';
+import { Condition } from './schema.js';
 
 export const modelVersionKind = 'ModelVersion';
 export const modelVersionPlural = 'modelversions';
@@ -186,34 +188,11 @@ export function modelVersionOpenApiSchema(): JsonSchema {
 }
 
 export function modelVersionCrd(): V1CustomResourceDefinition {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: {
-      name: `${modelVersionPlural}.${group}`,
-      labels: { 'app.kubernetes.io/name': 'modelship', 'app.kubernetes.io/part-of': 'modelship' },
-    },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: {
-        kind: modelVersionKind,
-        listKind: `${modelVersionKind}List`,
-        plural: modelVersionPlural,
-        singular: modelVersionKind.toLowerCase(),
-        shortNames: ['mv'],
-        categories: ['modelship'],
-      },
-      versions: [
-        {
-          name: version,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: modelVersionPrinterColumns,
-          schema: { openAPIV3Schema: modelVersionOpenApiSchema() as never },
-        },
-      ],
-    },
-  };
+  return customResourceDefinition({
+    kind: modelVersionKind,
+    plural: modelVersionPlural,
+    shortNames: ['mv'],
+    printerColumns: modelVersionPrinterColumns,
+    schema: modelVersionOpenApiSchema(),
+  });
 }
