@@ -83,6 +83,10 @@ test-integration: deps binaries build ## Against a real kube-apiserver, etcd and
 test-e2e: deps binaries ## On a real node (root): pods load models, serve traffic, switch versions under load
 	$(JEST) --selectProjects e2e --runInBand
 
+.PHONY: test-argocd
+test-argocd: deps binaries ## Opt-in, not in `make test` (root): a real Argo CD (built once) syncs examples/gitops onto a node
+	$(JEST) --selectProjects argocd --runInBand
+
 # --- serving runtime (server-image/) --------------------------------------------------------------
 .PHONY: bench-server
 bench-server: deps ## Benchmark the serving runtime against raw onnxruntime and a naive Express server

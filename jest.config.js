@@ -49,5 +49,14 @@ export default {
       globalTeardown: '<rootDir>/test/e2e/global-teardown.js',
       setupFilesAfterEnv: ['<rootDir>/test/e2e/setup-timeout.ts'],
     },
+    {
+      ...common,
+      displayName: 'argocd',
+      // Opt-in (make test-argocd, not make test): a real Argo CD, built once, syncs examples/gitops onto a real node.
+      testMatch: ['<rootDir>/test/argocd/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/argocd/global-setup.js',
+      globalTeardown: '<rootDir>/test/e2e/global-teardown.js',
+      setupFilesAfterEnv: ['<rootDir>/test/e2e/setup-timeout.ts'],
+    },
   ],
 };
