@@ -30,6 +30,7 @@ import {
   applyYaml,
   clusterIp,
   custom,
+  infer,
   kc,
   loadGenerator,
   modelClaim,
@@ -160,6 +161,8 @@ describe('retraining on the node', () => {
       await applyYaml(ns, [cancer()]);
       await waitForPhase(ns, 'cancer', 'Ready', 5 * MINUTE);
       const url = `http://${await clusterIp(ns, 'cancer')}/v2/models/cancer/infer`;
+      // A Service just created answers once kube-proxy has programmed it (a moment after the pods are Ready).
+      await eventually(async () => (await infer(url, body)).model_name === 'cancer', MINUTE, 200);
       const load = loadGenerator(url, body, 2, true);
 
       // kube-controller-manager starts the CronJob's first run at the next minute.
