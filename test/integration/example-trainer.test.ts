@@ -25,13 +25,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureImages, type BuiltImage } from '../../cluster/src/images/index.js';
+import type { BuiltImage } from '../../cluster/src/images/index.js';
 import { removeTree, runTool } from '../../cluster/src/images/tools.js';
 import { cachedTool } from '../../cluster/src/tool-cache.js';
 import { repoRoot } from '../../cluster/src/versions.js';
 import { parseSummary, type TrainingSummary } from '../../operator/src/retraining/summary.js';
 import { InvalidModelError, OnnxModel } from '../../server-image/src/repository/model.js';
 import { ensurePythonTool } from '../../server-image/test/support/python-tool.js';
+import { imageEnv, unpackedImage, type ImageConfig } from '../support/unpacked-image.js';
 
 const run = promisify(execFile);
 const MINUTE = 60_000;
@@ -350,32 +351,6 @@ describe('the example trainer on this machine', () => {
   );
 });
 
-interface ImageConfig {
-  repoTags: string[];
-  user: string;
-  entrypoint: string[];
-  cmd: string[];
-  env: string[];
-  workingDir: string;
-}
-
-async function archiveConfig(archive: string): Promise<ImageConfig> {
-  const tarFile = async (name: string) =>
-    (await run('tar', ['-xOf', archive, name], { maxBuffer: 1 << 26 })).stdout;
-  const [manifest] = JSON.parse(await tarFile('manifest.json')) as { Config: string; RepoTags: string[] }[];
-  const { config } = JSON.parse(await tarFile(manifest!.Config)) as {
-    config: { User?: string; Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; WorkingDir?: string };
-  };
-  return {
-    repoTags: manifest!.RepoTags,
-    user: config.User ?? '',
-    entrypoint: config.Entrypoint ?? [],
-    cmd: config.Cmd ?? [],
-    env: config.Env ?? [],
-    workingDir: config.WorkingDir ?? '/',
-  };
-}
-
 /**
  * A pod's view of the image, in new mount and PID namespaces: the unpacked root filesystem bound read-only, a fresh
  * /proc, a tmpfs /dev with the usual devices and the termination log (a host file), `tmp` as /tmp and `out` as
@@ -405,24 +380,8 @@ describe('the example trainer image', () => {
   let config: ImageConfig;
 
   beforeAll(async () => {
-    const started = Date.now();
-    const lines: string[] = [];
-    const built = await ensureImages(['trainer'], { log: (l) => lines.push(l) }).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- last build output ---\n${lines.slice(-40).join('\n')}`);
-    });
-    image = built[0]!;
-    process.stderr.write(
-      `\ntrainer image ${image.ref}: ${(image.sizeBytes / 2 ** 20).toFixed(1)} MiB, ` +
-        (image.cached
-          ? `from the cache (built in ${(image.buildMs / 1000).toFixed(1)} s)`
-          : `built in ${((Date.now() - started) / 1000).toFixed(1)} s`) +
-        '\n',
-    );
-    config = await archiveConfig(image.archive);
     mkdirSync(imageWork, { recursive: true });
-    const layout = join(imageWork, 'oci');
-    await run('skopeo', ['copy', '--quiet', `docker-archive:${image.archive}`, `oci:${layout}:trainer`]);
-    await run('umoci', ['unpack', '--image', `${layout}:trainer`, join(imageWork, 'bundle')]);
+    ({ image, config } = await unpackedImage('trainer', imageWork));
   }, 30 * MINUTE);
 
   it(
@@ -514,7 +473,7 @@ describe('the example trainer image', () => {
         ],
         {
           env: {
-            ...Object.fromEntries(config.env.map((e) => e.split(/=(.*)/s, 2) as [string, string])),
+            ...imageEnv(config),
             ...vars,
           },
           stdio: ['ignore', 'pipe', 'pipe'],

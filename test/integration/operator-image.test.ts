@@ -21,7 +21,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureImages, type BuiltImage } from '../../cluster/src/images/index.js';
 import { removeTree } from '../../cluster/src/images/tools.js';
 import { freePort, httpGet } from '../../cluster/src/process.js';
 import {
@@ -33,49 +32,11 @@ import {
   repoRoot,
 } from '../support/cluster.js';
 import { installRbac, operatorKubeconfig } from '../support/operator.js';
+import { imageEnv, unpackedImage, type ImageConfig } from '../support/unpacked-image.js';
 import { ensurePythonTool } from '../../server-image/test/support/python-tool.js';
 
 const run = promisify(execFile);
 const MINUTE = 60_000;
-
-interface ImageConfig {
-  repoTags: string[];
-  user: string;
-  entrypoint: string[];
-  cmd: string[];
-  env: string[];
-  workingDir: string;
-  healthcheck: unknown;
-  exposedPorts: string[];
-}
-
-/** The tags and runtime config recorded in a docker-archive (what `ctr images import` and a kubelet see). */
-async function archiveConfig(archive: string): Promise<ImageConfig> {
-  const tarFile = async (name: string) =>
-    (await run('tar', ['-xOf', archive, name], { maxBuffer: 1 << 26 })).stdout;
-  const [manifest] = JSON.parse(await tarFile('manifest.json')) as { Config: string; RepoTags: string[] }[];
-  const { config } = JSON.parse(await tarFile(manifest!.Config)) as {
-    config: {
-      User?: string;
-      Entrypoint?: string[];
-      Cmd?: string[];
-      Env?: string[];
-      WorkingDir?: string;
-      Healthcheck?: unknown;
-      ExposedPorts?: Record<string, unknown>;
-    };
-  };
-  return {
-    repoTags: manifest!.RepoTags,
-    user: config.User ?? '',
-    entrypoint: config.Entrypoint ?? [],
-    cmd: config.Cmd ?? [],
-    env: config.Env ?? [],
-    workingDir: config.WorkingDir ?? '/',
-    healthcheck: config.Healthcheck,
-    exposedPorts: Object.keys(config.ExposedPorts ?? {}).sort(),
-  };
-}
 
 /**
  * Runs in a new mount and PID namespace: the root filesystem bound onto itself read-only, a fresh /proc, the host's
@@ -103,7 +64,6 @@ interface Sandboxed {
 
 const work = mkdtempSync(join(tmpdir(), 'ms-operator-image-test-'));
 const rootfs = join(work, 'bundle', 'rootfs');
-let image: BuiltImage;
 let config: ImageConfig;
 let sandboxes = 0;
 
@@ -137,7 +97,7 @@ function runInImage(args: string[], o: { command?: string[]; tmp?: string } = {}
       ...command,
     ],
     // Exactly the image's environment, as a container runtime would give it (PATH there also finds mount, unshare).
-    { env: Object.fromEntries(config.env.map((e) => e.split(/=(.*)/s, 2) as [string, string])) },
+    { env: imageEnv(config) },
   );
   let stdout = '';
   let stderr = '';
@@ -159,23 +119,8 @@ function runInImage(args: string[], o: { command?: string[]; tmp?: string } = {}
 }
 
 beforeAll(async () => {
-  const started = Date.now();
-  const lines: string[] = [];
-  const built = await ensureImages(['operator'], { log: (l) => lines.push(l) }).catch((err: Error) => {
-    throw new Error(`${err.message}\n--- last build output ---\n${lines.slice(-40).join('\n')}`);
-  });
-  image = built[0]!;
-  process.stderr.write(
-    `\noperator image ${image.ref}: ${(image.sizeBytes / 2 ** 20).toFixed(1)} MiB, ` +
-      (image.cached
-        ? `from the cache (built in ${(image.buildMs / 1000).toFixed(1)} s)`
-        : `built in ${((Date.now() - started) / 1000).toFixed(1)} s`) +
-      '\n',
-  );
-  config = await archiveConfig(image.archive);
-  const layout = join(work, 'oci');
-  await run('skopeo', ['copy', '--quiet', `docker-archive:${image.archive}`, `oci:${layout}:operator`]);
-  await run('umoci', ['unpack', '--image', `${layout}:operator`, join(work, 'bundle')]);
+  mkdirSync(work, { recursive: true });
+  ({ config } = await unpackedImage('operator', work));
 }, 30 * MINUTE);
 
 afterAll(async () => {
