@@ -281,7 +281,12 @@ describe('the operator image', () => {
         operator.signal('SIGTERM');
       }
       const result = await operator.done;
-      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      // A list retried while the API server (re)initializes a CRD it just got (this file may run first on a fresh
+      // control plane) is the informer doing its job; anything else on stderr is a failure.
+      const unexpected = result.stderr
+        .split('\n')
+        .filter((l) => l.trim() && !/"level":"warn".*"message":"list failed, retrying"/.test(l));
+      expect({ code: result.code, stderr: unexpected }).toEqual({ code: 0, stderr: [] });
       // Nothing but the kubeconfig was written to its only writable folder.
       expect(readdirSync(tmp)).toEqual(['kubeconfig']);
     },
