@@ -6,8 +6,14 @@ import type { ServingMetrics } from './metrics.js';
 import { decodeInferRequest } from './protocol/v2/decode.js';
 import { encodeInferResponse, type EncodedBody } from './protocol/v2/encode.js';
 import { InferenceError, reasonOf } from './protocol/v2/errors.js';
-import type { InferRequest } from './protocol/v2/types.js';
+import type { InferRequest, InferResult } from './protocol/v2/types.js';
 import { notReadyMessage, type ModelRegistry, type Serving } from './repository/registry.js';
+
+/** An answer ready to write, with the request and result it came from (for the monitors, monitoring/observer.ts). */
+export interface InferOutcome extends EncodedBody {
+  request: InferRequest;
+  result: InferResult;
+}
 
 export interface ServerInfo {
   name: string;
@@ -97,7 +103,7 @@ export class DataPlane {
     version: string | undefined,
     body: Uint8Array,
     headerLength: number | undefined,
-  ): Promise<EncodedBody> {
+  ): Promise<InferOutcome> {
     let model: Serving;
     let request: InferRequest;
     try {
@@ -109,7 +115,16 @@ export class DataPlane {
     const { entry } = model;
     return model.runner
       .infer(request)
-      .then((result) => encodeInferResponse(entry.name, entry.version, request.id, result, request.outputs));
+      .then((result) => ({
+        ...encodeInferResponse(entry.name, entry.version, request.id, result, request.outputs),
+        request,
+        result,
+      }));
+  }
+
+  /** The served version of a model name, for the monitors' records; undefined for a name not served here. */
+  versionOf(name: string): string | undefined {
+    return this.registry.find(name)?.version;
   }
 
   /** Counts one inference request's outcome. Unknown model names are counted under '_unknown' (bounded labels). */

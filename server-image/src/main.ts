@@ -17,6 +17,7 @@ import { createInferenceApp } from './http/app.js';
 import { createMetricsServer } from './http/metrics-server.js';
 import { accessLogVia, createLogging, type AccessLog } from './logger.js';
 import { ServingMetrics } from './metrics.js';
+import { observeAll, type InferenceObserver } from './monitoring/observer.js';
 import { ModelLifecycle } from './repository/lifecycle.js';
 import { loadModel } from './repository/loader.js';
 import type { OnnxModel } from './repository/model.js';
@@ -72,12 +73,15 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   };
   registry.add(entry);
   const dataplane = new DataPlane(registry, metrics, { name: SERVER_NAME, version: SERVER_VERSION });
+  // What watches the answered requests (monitoring/): each one is off the request path by contract.
+  const monitors: InferenceObserver[] = [];
   const app = createInferenceApp(dataplane, {
     maxRequestBytes: config.maxRequestBytes,
     logger: log,
     accessLog: access,
     isDraining: () => lifecycle.state.phase === 'draining' || lifecycle.state.phase === 'stopped',
     clock,
+    observer: observeAll(monitors, (err) => log.error('a monitor failed', { error: String(err) })),
   });
 
   const server = createServer(app.handle);

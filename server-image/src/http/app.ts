@@ -10,10 +10,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
 import type { Clock } from '../clock.js';
-import type { DataPlane } from '../dataplane.js';
+import type { DataPlane, InferOutcome } from '../dataplane.js';
 import type { AccessLog } from '../logger.js';
+import type { InferenceObserver } from '../monitoring/observer.js';
 import { parseHeaderLength } from '../protocol/v2/decode.js';
-import type { EncodedBody } from '../protocol/v2/encode.js';
 import { InferenceError, httpStatusOf, notFound } from '../protocol/v2/errors.js';
 import { readBody } from './body.js';
 
@@ -27,6 +27,8 @@ export interface AppOptions {
   isDraining(): boolean;
   /** Times the requests' starts and ends for the shutdown drain. */
   clock: Clock;
+  /** Told of every inference request once it is answered (drift, feedback, payload logs); none by default. */
+  observer?: InferenceObserver;
 }
 
 interface Reply {
@@ -43,6 +45,7 @@ interface Reply {
 interface Context {
   req: IncomingMessage;
   params: string[];
+  requestId: string;
 }
 
 interface Route {
@@ -112,27 +115,31 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
   ];
 
   /** Body -> data plane -> reply; one promise of its own, resolved from callbacks (no promise adopts another). */
-  function infer({ req, params: [m, v] }: Context): Promise<Reply> {
+  function infer({ req, params: [m, v], requestId }: Context): Promise<Reply> {
     const started = performance.now();
+    const arrived = opts.observer ? Date.now() : 0;
     return new Promise<Reply>((resolve, reject) => {
       const fail = (err: unknown): void => {
-        dp.recordInference(m!, err, (performance.now() - started) / 1000);
+        const seconds = (performance.now() - started) / 1000;
+        dp.recordInference(m!, err, seconds);
+        if (opts.observer) observeFailure(m!, requestId, arrived, seconds, err);
         reject(err);
       };
       readBody(req, opts.maxRequestBytes, (err, body) => {
         if (err) return fail(err);
-        let encoded: Promise<EncodedBody>;
+        let outcome: Promise<InferOutcome>;
         try {
           const headerLength = parseHeaderLength(
             req.headers['inference-header-content-length'],
             body!.byteLength,
           );
-          encoded = dp.infer(m!, v, body!, headerLength);
+          outcome = dp.infer(m!, v, body!, headerLength);
         } catch (e) {
           return fail(e);
         }
-        encoded.then((e) => {
-          dp.recordInference(m!, undefined, (performance.now() - started) / 1000);
+        outcome.then((e) => {
+          const seconds = (performance.now() - started) / 1000;
+          dp.recordInference(m!, undefined, seconds);
           resolve({
             status: 200,
             body: e.binary.length === 0 ? e.json : [e.json, ...e.binary],
@@ -142,8 +149,31 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
                 ? undefined
                 : { 'Inference-Header-Content-Length': e.headerLength },
           });
+          opts.observer?.observe({
+            requestId,
+            protocolId: e.request.id,
+            model: m!,
+            version: dp.versionOf(m!) ?? v ?? '',
+            time: arrived,
+            latencyMs: seconds * 1000,
+            status: 200,
+            inputs: e.request.inputs,
+            outputs: e.result.outputs,
+          });
         }, fail);
       });
+    });
+  }
+
+  function observeFailure(model: string, requestId: string, arrived: number, seconds: number, err: unknown): void {
+    opts.observer!.observe({
+      requestId,
+      model,
+      version: dp.versionOf(model) ?? '',
+      time: arrived,
+      latencyMs: seconds * 1000,
+      status: err instanceof URIError ? 400 : httpStatusOf(err),
+      error: (err as Error).message ?? String(err),
     });
   }
 
@@ -185,7 +215,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
     };
     let reply: Reply | Promise<Reply>;
     try {
-      reply = route(req, path);
+      reply = route(req, path, requestId);
     } catch (err) {
       reply = errorReply(err, opts.logger, requestId);
     }
@@ -194,7 +224,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
     else finish(reply);
   }
 
-  function route(req: IncomingMessage, path: string): Reply | Promise<Reply> {
+  function route(req: IncomingMessage, path: string, requestId: string): Reply | Promise<Reply> {
     let allowed: string[] = [];
     for (const r of routes) {
       const match = r.pattern.exec(path);
@@ -204,7 +234,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
         continue;
       }
       const params = match.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
-      return r.handle({ req, params: params as string[] });
+      return r.handle({ req, params: params as string[], requestId });
     }
     allowed = [...new Set(allowed)];
     if (allowed.length > 0)
