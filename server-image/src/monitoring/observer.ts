@@ -33,7 +33,7 @@ export interface InferenceObserver {
   observe(record: InferenceRecord): void;
 }
 
-/** Several observers as one; one that throws is logged once per observer and never reaches the request. */
+/** Several observers as one; an observer that throws is reported to onError and never reaches the request. */
 export function observeAll(
   observers: readonly InferenceObserver[],
   onError: (err: unknown) => void,
