@@ -3,7 +3,7 @@
  * choice. Pure: the random source is injected.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Backend, RouteTable } from './routes.js';
+import { resolveShadow, type Backend, type RouteTable, type ShadowTarget } from './routes.js';
 
 /** A route table prepared for choosing: cumulative weights, backends by revision. */
 export interface CompiledTable {
@@ -11,6 +11,8 @@ export interface CompiledTable {
   /** Backends with a weight above 0 and the cumulative weight at their end, in table order. */
   cumulative: { backend: Backend; upTo: number }[];
   byRevision: Map<string, Backend>;
+  /** The revision that gets mirrored requests, with its defaults filled in. */
+  shadow?: ShadowTarget;
 }
 
 export function compile(table: RouteTable): CompiledTable {
@@ -21,7 +23,12 @@ export function compile(table: RouteTable): CompiledTable {
     upTo += backend.weight;
     cumulative.push({ backend, upTo });
   }
-  return { table, cumulative, byRevision: new Map(table.backends.map((b) => [b.revision, b])) };
+  return {
+    table,
+    cumulative,
+    byRevision: new Map(table.backends.map((b) => [b.revision, b])),
+    shadow: table.shadow && resolveShadow(table.shadow),
+  };
 }
 
 /**
