@@ -66,14 +66,19 @@ export async function startRouter(
     random: deps.random,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     isDraining: () => draining,
+    onShadowResult: (revision, result, reason) => log.debug('shadow answer', { revision, result, reason }),
   });
   const events = {
     table: (t: Parameters<typeof compile>[0]) => {
       table = compile(t);
-      metrics.tableApplied(t.backends.map((b) => ({ revision: b.revision, weight: b.weight })));
+      metrics.tableApplied(
+        t.backends.map((b) => ({ revision: b.revision, weight: b.weight })),
+        t.shadow?.revision,
+      );
       log.info('route table applied', {
         backends: t.backends.map((b) => `${b.revision}=${b.weight}`),
         matches: t.matches.length,
+        ...(t.shadow ? { shadow: t.shadow.revision } : {}),
       });
       markReady();
     },

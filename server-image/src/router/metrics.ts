@@ -1,6 +1,7 @@
 /**
  * The router's metrics: per backend revision, requests by status class and their duration, as the client sees
  * them. A backend that cannot be reached counts as code "error". The operator's canary analysis reads these.
+ * Mirrored (shadow) requests have series of their own and never count as a revision's live requests.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -15,12 +16,29 @@ export function codeClass(status: number): CodeClass {
   return '2xx';
 }
 
+/**
+ * What became of a request for the shadow: its answer agreed or disagreed with the live one; it failed, timed out or
+ * answered other than 200 (error); it was not mirrored or not compared (skipped: too many in flight, body or answer
+ * too large, live answer not 200, client gone); or an answer could not be read as V2 outputs (uncomparable).
+ */
+export type ShadowResult = 'agree' | 'disagree' | 'error' | 'skipped' | 'uncomparable';
+export const SHADOW_RESULTS: readonly ShadowResult[] = [
+  'agree',
+  'disagree',
+  'error',
+  'skipped',
+  'uncomparable',
+];
+
 export class RouterMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'revision' | 'code'>;
   private readonly duration: Histogram<'revision'>;
   private readonly weight: Gauge<'revision'>;
   private readonly reloads: Counter<'result'>;
+  private readonly shadowRequests: Counter<'revision' | 'result'>;
+  private readonly shadowDuration: Histogram<'revision'>;
+  private readonly shadowTarget: Gauge<'revision'>;
   /** Series looked up once per revision and code (prom-client's labels() hashes on every call). */
   private readonly counters = new Map<string, ReturnType<Counter<'revision' | 'code'>['labels']>>();
   private readonly histograms = new Map<string, ReturnType<Histogram<'revision'>['labels']>>();
@@ -53,6 +71,25 @@ export class RouterMetrics {
       labelNames: ['result'],
       registers: [r],
     });
+    this.shadowRequests = new Counter({
+      name: 'modelship_router_shadow_requests_total',
+      help: 'Inference requests mirrored to the shadow revision, by result: agree, disagree (its prediction differs from the live answer), error (it failed, timed out or answered other than 200), skipped (not mirrored or not compared: too many in flight, too large, live answer not 200), uncomparable (an answer is not readable V2 outputs)',
+      labelNames: ['revision', 'result'],
+      registers: [r],
+    });
+    this.shadowDuration = new Histogram({
+      name: 'modelship_router_shadow_duration_seconds',
+      help: "Time from sending a mirrored request to the end of the shadow revision's answer (answers only, not failures)",
+      labelNames: ['revision'],
+      buckets: DURATION_BUCKETS,
+      registers: [r],
+    });
+    this.shadowTarget = new Gauge({
+      name: 'modelship_router_shadow_target',
+      help: '1 for the revision that gets mirrored requests under the route table in force',
+      labelNames: ['revision'],
+      registers: [r],
+    });
   }
 
   done(revision: string, code: CodeClass, seconds: number): void {
@@ -65,10 +102,23 @@ export class RouterMetrics {
     h.observe(seconds);
   }
 
-  tableApplied(weights: { revision: string; weight: number }[]): void {
+  tableApplied(weights: { revision: string; weight: number }[], shadow?: string): void {
     this.reloads.inc({ result: 'applied' });
     this.weight.reset();
     for (const w of weights) this.weight.set({ revision: w.revision }, w.weight);
+    this.shadowTarget.reset();
+    if (shadow === undefined) return;
+    this.shadowTarget.set({ revision: shadow }, 1);
+    // Every result exists from the start (at 0), so that a ratio of rates is defined before the first disagreement.
+    for (const result of SHADOW_RESULTS) this.shadowRequests.inc({ revision: shadow, result }, 0);
+  }
+
+  shadowDone(revision: string, result: ShadowResult): void {
+    this.shadowRequests.inc({ revision, result });
+  }
+
+  shadowAnswered(revision: string, seconds: number): void {
+    this.shadowDuration.observe({ revision }, seconds);
   }
 
   tableRejected(): void {

@@ -1,7 +1,8 @@
 /**
  * The router's request path on node:http: choose a backend, stream the request to it over a keep-alive pool, stream
- * the answer back with `x-modelship-revision`, count it. Bodies are never parsed or buffered. No retries: a failing
- * backend must show as failures, or the canary analysis would not see them.
+ * the answer back with `x-modelship-revision`, count it. Bodies are never parsed or buffered on the way. No retries:
+ * a failing backend must show as failures, or the canary analysis would not see them. With a shadow in the table,
+ * inference requests are also mirrored to it on the side (shadow.ts), without the client waiting for it.
  */
 import {
   Agent,
@@ -12,9 +13,11 @@ import {
 } from 'node:http';
 import type { Clock } from '../clock.js';
 import type { Activity } from '../drain.js';
-import { codeClass, type RouterMetrics } from './metrics.js';
+import { forwardable } from './headers.js';
+import { codeClass, type RouterMetrics, type ShadowResult } from './metrics.js';
 import type { Backend } from './routes.js';
 import { choose, type CompiledTable } from './select.js';
+import { createShadowing, type Mirror, type Upstream } from './shadow.js';
 
 export interface RouterAppOptions {
   table(): CompiledTable | undefined;
@@ -24,6 +27,8 @@ export interface RouterAppOptions {
   /** Longest a backend may take to answer (idle time on its connection). */
   upstreamTimeoutMs: number;
   isDraining(): boolean;
+  /** Told every shadow result other than agree or skipped, with why. */
+  onShadowResult?(revision: string, result: ShadowResult, reason: string): void;
 }
 
 /** Errors that mean the connection was refused before anything was sent. */
@@ -83,25 +88,6 @@ class ReplayableBody {
   }
 }
 
-/** Hop-by-hop headers (RFC 9110 7.6.1) are the connection's own, never forwarded. */
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-function forwardable(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) if (!hopByHop.has(k) && v !== undefined) out[k] = v;
-  return out;
-}
-
 const json = (res: ServerResponse, status: number, body: object, extra: OutgoingHttpHeaders = {}) => {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -120,7 +106,7 @@ export interface RouterApp extends Activity {
 }
 
 export function createRouterApp(o: RouterAppOptions): RouterApp {
-  const agents = new Map<string, { agent: Agent; host: string; port: number }>();
+  const agents = new Map<string, Upstream>();
   const random = o.random ?? Math.random;
   let inflight = 0;
   let last = o.clock.now();
@@ -130,20 +116,26 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
     for (const l of [...listeners]) l();
   };
 
-  const upstreamOf = (b: Backend) => {
-    let u = agents.get(b.url);
+  const upstreamOf = (base: string) => {
+    let u = agents.get(base);
     if (!u) {
-      const url = new URL(b.url);
+      const url = new URL(base);
       // Enough sockets for any load a router pod sees; idle ones are kept for reuse, then dropped.
       u = {
         agent: new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 }),
         host: url.hostname,
         port: Number(url.port || 80),
       };
-      agents.set(b.url, u);
+      agents.set(base, u);
     }
     return u;
   };
+  const shadowing = createShadowing({
+    metrics: o.metrics,
+    clock: o.clock,
+    upstream: upstreamOf,
+    onResult: o.onShadowResult,
+  });
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
@@ -167,7 +159,10 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
     };
     res.on('close', end);
     const body = new ReplayableBody(req);
-    forward(req, res, choose(table, req.headers, random), body, table, true, end);
+    const backend = choose(table, req.headers, random);
+    // After ReplayableBody: its listeners come first, so the live backend gets each chunk before the copy is taken.
+    const mirror = shadowing.begin(req, table.shadow, backend.revision);
+    forward(req, res, backend, body, table, true, end, mirror);
   }
 
   /**
@@ -184,6 +179,7 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
     table: CompiledTable,
     mayRetry: boolean,
     end: () => void,
+    mirror: Mirror | undefined,
   ): void {
     const started = o.clock.now();
     let counted = false;
@@ -192,7 +188,7 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
       counted = true;
       o.metrics.done(backend.revision, code, (o.clock.now() - started) / 1000);
     };
-    const u = upstreamOf(backend);
+    const u = upstreamOf(backend.url);
     const upstream = request({
       agent: u.agent,
       host: u.host,
@@ -208,6 +204,7 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
       out['x-modelship-revision'] = backend.revision;
       if (o.isDraining()) out.connection = 'close';
       res.writeHead(ures.statusCode ?? 502, out);
+      mirror?.liveAnswer(ures);
       ures.pipe(res);
       const code = codeClass(ures.statusCode ?? 502);
       ures.on('end', () => {
@@ -226,9 +223,10 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
         // Not an error of the backend's answers: it never saw the request, and the client is answered elsewhere.
         // (A crashing backend shows in its pods' health; the operator rolls a crash-looping canary back for that.)
         count('refused');
-        return forward(req, res, other, body, table, false, end);
+        return forward(req, res, other, body, table, false, end, mirror);
       }
       count('error');
+      mirror?.liveFailed();
       body.release();
       if (!res.headersSent)
         json(
@@ -268,6 +266,7 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
       return () => listeners.delete(listener);
     },
     close() {
+      shadowing.close();
       for (const u of agents.values()) u.agent.destroy();
       agents.clear();
     },
