@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * `modelship-server serve` (the model), `modelship-server route` (the router in front of a ModelDeployment's
- * revisions) and `modelship-server inspect` (a model validated once, by a Job): the serving image's entry point
- * (the npm bin and the image's ENTRYPOINT).
+ * revisions), `modelship-server inspect` (a model validated once, by a Job) and `modelship-server baseline` (an
+ * input drift baseline from a sample): the serving image's entry point (the npm bin and the image's ENTRYPOINT).
  * Exit codes: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when the model could not be loaded (or its
  * onnxruntime worker died), 2 for bad flags. inspect: 0 when the model passed, 1 when not (the result says why).
+ * baseline: 0 when written, 1 when the sample cannot give one.
  */
 import { buildProgram } from './config.js';
 import { runInspect } from './inspect/command.js';
+import { runBaselineCommand } from './monitoring/drift/command.js';
 import { createLogging } from './logger.js';
 import { startServer } from './main.js';
 import { startRouter } from './router/main.js';
@@ -51,6 +53,7 @@ const program = buildProgram(
     process.once('SIGINT', () => stop('SIGINT'));
   },
   runInspect,
+  runBaselineCommand,
 );
 
 function exitSoon(code: number): void {

@@ -1,7 +1,8 @@
 /**
  * `modelship-server serve` configuration: every flag with its environment variable (env.ts) and default, parsed
  * once into a typed ServerConfig that main.ts passes down. Nothing reads the environment anywhere else.
- * `inspect` takes serve's model-loading flags (the same Option objects) plus its own, into an InspectConfig.
+ * `inspect` takes serve's model-loading flags (the same Option objects) plus its own, into an InspectConfig;
+ * `baseline` (a drift baseline from a sample) has flags only.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,9 @@ export interface ServerConfig {
   drainTimeoutMs: number;
   logLevel: string;
   revision: string;
+  /** The drift baseline; undefined: drift monitoring off. */
+  baselineUri?: string;
+  driftWindowMs: number;
 }
 
 /** `modelship-server inspect`: serve's settings for fetching and opening the model, and its own. */
@@ -58,6 +62,17 @@ export interface InspectConfig extends Pick<
   /** '' writes no termination message. */
   terminationLog: string;
   timeoutMs: number;
+}
+
+/** `modelship-server baseline`: a drift baseline computed from a sample file. */
+export interface BaselineCommandConfig {
+  sample: string;
+  input: string;
+  bins: number;
+  featureNames?: string[];
+  categorical?: string[];
+  /** '-' = stdout. */
+  out: string;
 }
 
 const int =
@@ -190,6 +205,14 @@ function serveOptions(): Option[] {
       .default('info')
       .choices(['error', 'warn', 'info', 'debug']),
     o('--revision <revision>', "the pod's revision, a label on every metric", ENV.REVISION).default(''),
+    o(
+      '--baseline-uri <uri>',
+      'input drift baseline (baseline.json), same URI forms as --model-uri; unset = drift monitoring off',
+      ENV.BASELINE_URI,
+    ),
+    o('--drift-window-ms <ms>', 'the sliding window input drift is measured over', ENV.DRIFT_WINDOW_MS)
+      .default(3_600_000)
+      .argParser(int(1000, 'an integer >= 1000')),
   ];
 }
 
@@ -234,6 +257,36 @@ function inspectOptions(): Option[] {
   ];
 }
 
+const names = (value: string): string[] => {
+  const list = value.split(',').map((n) => n.trim());
+  if (list.some((n) => n === ''))
+    throw new InvalidArgumentError(`must be comma-separated names, got '${value}'`);
+  return list;
+};
+
+/** The options of `baseline` (a tool run by hand or by a training pipeline: flags only). */
+function baselineOptions(): Option[] {
+  return [
+    new Option(
+      '--sample <file>',
+      'the sample: .csv (rows, optional header), or .json (a V2 request {"inputs": [...]} or an array of rows)',
+    ).makeOptionMandatory(),
+    new Option(
+      '--input <name>',
+      "the model's input tensor the features are columns of",
+    ).makeOptionMandatory(),
+    new Option('--bins <n>', 'bins per numeric feature (quantiles of the sample)')
+      .default(10)
+      .argParser(int(2)),
+    new Option(
+      '--feature-names <a,b,...>',
+      'feature names, one per column (else the header, else input[i])',
+    ).argParser(names),
+    new Option('--categorical <a,b,...>', 'features binned by value rather than by number').argParser(names),
+    new Option('--out <file>', "where to write baseline.json ('-' = stdout)").makeOptionMandatory(),
+  ];
+}
+
 /** The options of `route`: the router in front of a ModelDeployment's revisions. */
 function routeOptions(): Option[] {
   const o = (flags: string, description: string, env: string): Option =>
@@ -264,13 +317,14 @@ function routeOptions(): Option[] {
 }
 
 /**
- * The `modelship-server` program: `serve` (the model), `route` (the router) and `inspect` (validate a model once,
- * as a Job); each handler receives its parsed configuration.
+ * The `modelship-server` program: `serve` (the model), `route` (the router), `inspect` (validate a model once,
+ * as a Job) and `baseline` (a drift baseline from a sample); each handler receives its parsed configuration.
  */
 export function buildProgram(
   onServe: (config: ServerConfig) => Promise<void> | void,
   onRoute: (config: RouterConfig) => Promise<void> | void = () => undefined,
   onInspect: (config: InspectConfig) => Promise<void> | void = () => undefined,
+  onBaseline: (config: BaselineCommandConfig) => Promise<void> | void = () => undefined,
 ): Command {
   const program = new Command('modelship-server')
     .description(
@@ -334,11 +388,24 @@ export function buildProgram(
     // An empty MODELSHIP_HOLDOUT_URI (a template that always sets it) means no holdout.
     await onInspect({ ...(rest as unknown as InspectConfig), holdoutUri: (holdout as string) || undefined });
   });
+  const baseline = program
+    .command('baseline')
+    .description(
+      'compute an input drift baseline (baseline.json, for --baseline-uri) from a sample of the inputs: ' +
+        'quantile bins per numeric feature, value frequencies per categorical one',
+    );
+  for (const option of baselineOptions()) baseline.addOption(option);
+  baseline.exitOverride(exitCodes);
+  baseline.action(async (opts: Record<string, unknown>) => {
+    await onBaseline(opts as unknown as BaselineCommandConfig);
+  });
   return program;
 }
 
 function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
   if (typeof opts.modelUri !== 'string' || opts.modelUri === '')
     cmd.error(`error: --model-uri (or ${ENV.MODEL_URI}) is required`, { exitCode: 2 });
-  return opts as unknown as ServerConfig;
+  // An empty MODELSHIP_BASELINE_URI (a template that always sets it) means no drift monitoring.
+  const { baselineUri, ...rest } = opts;
+  return { ...(rest as unknown as ServerConfig), baselineUri: (baselineUri as string) || undefined };
 }

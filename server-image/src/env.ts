@@ -64,6 +64,13 @@ export const DRAIN_TIMEOUT_MS = 'MODELSHIP_DRAIN_TIMEOUT_MS';
 export const LOG_LEVEL = 'MODELSHIP_LOG_LEVEL';
 /** The pod's revision, a label on every metric (--revision). @default '' */
 export const REVISION = 'MODELSHIP_REVISION';
+/**
+ * Where the input drift baseline (baseline.json) is, same URI forms as the model (--baseline-uri). Unset or empty:
+ * drift monitoring is off. A baseline that cannot be fetched or is invalid is a warning, never a failed load.
+ */
+export const BASELINE_URI = 'MODELSHIP_BASELINE_URI';
+/** The sliding window drift is measured over, ms (--drift-window-ms). @default 3600000 (one hour) */
+export const DRIFT_WINDOW_MS = 'MODELSHIP_DRIFT_WINDOW_MS';
 
 /** The router (`modelship-server route`): the ConfigMap holding its route table (--configmap). */
 export const ROUTER_CONFIGMAP = 'MODELSHIP_ROUTER_CONFIGMAP';
@@ -116,6 +123,8 @@ export const ALL_ENV_VARS = [
   DRAIN_TIMEOUT_MS,
   LOG_LEVEL,
   REVISION,
+  BASELINE_URI,
+  DRIFT_WINDOW_MS,
   ROUTER_CONFIGMAP,
   ROUTER_NAMESPACE,
   ...INSPECT_ONLY_ENV_VARS,

@@ -17,6 +17,8 @@ import { createInferenceApp } from './http/app.js';
 import { createMetricsServer } from './http/metrics-server.js';
 import { accessLogVia, createLogging, type AccessLog } from './logger.js';
 import { ServingMetrics } from './metrics.js';
+import type { DriftMonitor } from './monitoring/drift/monitor.js';
+import { startDriftMonitor } from './monitoring/drift/setup.js';
 import { observeAll, type InferenceObserver } from './monitoring/observer.js';
 import { ModelLifecycle } from './repository/lifecycle.js';
 import { loadModel } from './repository/loader.js';
@@ -35,6 +37,8 @@ export interface RunningServer {
   readonly port: number;
   readonly metricsPort: number;
   readonly metrics: ServingMetrics;
+  /** The input drift monitor, when --baseline-uri is set. */
+  readonly drift?: DriftMonitor;
   /** Resolves true once the model is ready; false when it will not be (the last load attempt failed, or a shutdown began first). */
   readonly loaded: Promise<boolean>;
   /** Resolves with the reason if a loaded model stops being able to serve (its onnxruntime worker died). */
@@ -75,6 +79,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const dataplane = new DataPlane(registry, metrics, { name: SERVER_NAME, version: SERVER_VERSION });
   // What watches the answered requests (monitoring/): each one is off the request path by contract.
   const monitors: InferenceObserver[] = [];
+  // Settled with the model's signature once loadModel (below) has: the drift baseline is checked against it.
+  let signatureKnown: (signature: OnnxModel['signature'] | undefined) => void = () => undefined;
+  const drift = startDriftMonitor(config, {
+    labels,
+    metrics,
+    logger: log,
+    clock,
+    signature: new Promise((resolve) => (signatureKnown = resolve)),
+    proceed: () => lifecycle.state.phase === 'loading' || lifecycle.state.phase === 'ready',
+  });
+  if (drift) monitors.push(drift);
   const app = createInferenceApp(dataplane, {
     maxRequestBytes: config.maxRequestBytes,
     logger: log,
@@ -129,6 +144,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   let served: OnnxModel | undefined;
   const loaded = model.then((m) => {
     served = m;
+    signatureKnown(m?.signature);
     return m !== undefined;
   });
   // A dead onnxruntime worker cannot come back: not ready, and the caller (cli.ts) exits so Kubernetes restarts.
@@ -176,7 +192,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       log.info('stopped', { drained: clean });
     })());
 
-  return { port, metricsPort, metrics, loaded, broken, shutdown };
+  return { port, metricsPort, metrics, ...(drift ? { drift } : {}), loaded, broken, shutdown };
 }
 
 async function listen(server: Server, port: number, host: string): Promise<void> {

@@ -57,6 +57,7 @@ export function testConfig(overrides: Partial<ServerConfig> & { modelUri: string
     drainTimeoutMs: 10_000,
     logLevel: 'debug',
     revision: 'test-rev',
+    driftWindowMs: 3_600_000,
     ...overrides,
   };
 }
