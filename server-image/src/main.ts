@@ -129,7 +129,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         pvcRoot: config.pvcRoot,
         s3: config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : undefined,
       },
-      session: { intraOpThreads: config.intraOpThreads, interOpThreads: config.interOpThreads },
+      session: {
+        intraOpThreads: config.intraOpThreads,
+        interOpThreads: config.interOpThreads,
+        // Observers read the inputs after the answer: onnxruntime's worker must not take them.
+        keepInputs: monitors.length > 0,
+      },
       batching: {
         maxBatchSize: config.maxBatchSize,
         maxQueueDelayMs: config.maxQueueDelayMs,

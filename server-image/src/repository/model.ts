@@ -15,6 +15,11 @@ export interface SessionSettings {
   intraOpThreads: number;
   /** onnxruntime inter-op threads; 0 keeps onnxruntime's default. */
   interOpThreads: number;
+  /**
+   * The caller's input arrays stay readable after run(): copied to the worker rather than transferred (which
+   * detaches them). For inference observers (monitoring/), which read a request's inputs after its answer.
+   */
+  keepInputs?: boolean;
 }
 
 export class InvalidModelError extends Error {
@@ -52,6 +57,7 @@ export class OnnxModel {
   private constructor(
     private readonly worker: Worker,
     readonly signature: ModelSignature,
+    private readonly keepInputs = false,
   ) {
     worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
@@ -100,7 +106,7 @@ export class OnnxModel {
           toSpec(m, 'output'),
         ),
       };
-      return new OnnxModel(worker, signature);
+      return new OnnxModel(worker, signature, settings.keepInputs);
     } catch (err) {
       await worker.terminate();
       throw err;
@@ -122,8 +128,10 @@ export class OnnxModel {
     const feeds: WireTensor[] = inputs.map((t) => {
       let data = t.data;
       if (!Array.isArray(data)) {
-        // Transfer, not copy; a view into a larger buffer (a request body) is first cut out of it.
-        if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) data = data.slice();
+        // Transfer, not copy; a view into a larger buffer (a request body) is first cut out of it, and an array
+        // the caller keeps reading (keepInputs) is copied first.
+        if (this.keepInputs || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength)
+          data = data.slice();
         transfer.push(data.buffer as ArrayBuffer);
       }
       return {
