@@ -9,6 +9,9 @@ shipped inside scikit-learn (no network), and leaves in the run's output folder:
   metrics.json   accuracy, f1 (and auc for two classes) on the evaluation rows, plus lineage
   holdout.json   the evaluation rows as an inference request with their labels, which the validation job
                  (`modelship-server inspect --holdout`) scores with the serving runtime itself
+  baseline.json  the input drift baseline (server-image/README.md, "Input drift"): per feature, quantile bin edges
+                 over the training rows and their frequencies, and the predicted labels' frequencies; the serving
+                 runtime compares live traffic with it (--baseline-uri)
 
 and ends by writing its summary (JSON, under 4096 bytes) to MODELSHIP_TERMINATION_LOG, which Kubernetes hands back
 to the operator as the container's termination message. A run that cannot finish writes `trainer failed: <why>`
@@ -36,6 +39,7 @@ import traceback
 import zlib
 
 SUMMARY_LIMIT = 4096
+BASELINE_BINS = 10
 REASON_LIMIT = 1000
 DATASETS = ("breast_cancer", "iris", "wine")
 # The evaluation split never changes (see train); each run trains on this share of the remaining rows.
@@ -117,6 +121,60 @@ def sha256_of(path):
     return h.hexdigest()
 
 
+def quantile_edges(values, bins):
+    """The lower i/bins-quantiles of the values (1 <= i < bins), duplicates dropped: the rule of the serving
+    runtime's `modelship-server baseline` (server-image/src/monitoring/drift/compute.ts), so both agree."""
+    ordered = sorted(float(v) for v in values)
+    n = len(ordered)
+    edges = []
+    for i in range(1, bins):
+        edge = ordered[-(-i * n // bins) - 1]  # ceil(i * n / bins) - 1, in integers
+        if not edges or edge > edges[-1]:
+            edges.append(edge)
+    return edges
+
+
+def bin_frequencies(values, edges):
+    """The fraction of the values in each bin (-inf, e0], (e0, e1], ..., (e_last, +inf)."""
+    import bisect
+
+    counts = [0] * (len(edges) + 1)
+    for v in values:
+        counts[bisect.bisect_left(edges, float(v))] += 1
+    return [c / len(values) for c in counts]
+
+
+def baseline_document(x_train, feature_names, predicted, classes, bins=BASELINE_BINS):
+    """baseline.json: the training rows' distribution per feature (input `features`, one column each) and the
+    distribution of the model's own predictions on them (output `label`)."""
+    features = []
+    for j, name in enumerate(feature_names):
+        # FP32, as the server sees the values (float() of a float32 is exact).
+        column = [float(v) for v in x_train[:, j]]
+        edges = quantile_edges(column, bins)
+        features.append(
+            {
+                "name": name,
+                "input": "features",
+                "column": j,
+                "kind": "numeric",
+                "edges": edges,
+                "frequencies": bin_frequencies(column, edges),
+            }
+        )
+    values = [str(int(c)) for c in classes]
+    counts = {v: 0 for v in values}
+    for p in predicted:
+        counts[str(int(p))] += 1
+    label = {
+        "output": "label",
+        "kind": "categorical",
+        "values": values,
+        "frequencies": [counts[v] / len(predicted) for v in values] + [0.0],
+    }
+    return {"version": 1, "features": features, "outputs": [label]}
+
+
 def train(out):
     dataset = choice_knob("TRAINER_DATASET", "breast_cancer", DATASETS)
     quality = choice_knob("TRAINER_QUALITY", "good", ("good", "bad"))
@@ -138,7 +196,10 @@ def train(out):
     from sklearn.preprocessing import StandardScaler
 
     started = time.monotonic()
-    x, y = getattr(datasets, f"load_{dataset}")(return_X_y=True)
+    bunch = getattr(datasets, f"load_{dataset}")()
+    x, y = bunch.data, bunch.target
+    # Metric labels of the drift baseline: "mean radius", "sepal length (cm)", ...
+    feature_names = [str(n) for n in bunch.feature_names]
     # The serving runtime sees FP32: train and evaluate on the values the model will get.
     x = x.astype(np.float32)
     y = y.astype(np.int64)
@@ -222,6 +283,10 @@ def train(out):
         },
     )
     write_json(
+        os.path.join(out, "baseline.json"),
+        baseline_document(x_train, feature_names, model.predict(x_train), classes),
+    )
+    write_json(
         os.path.join(out, "metrics.json"),
         {
             **metrics,
@@ -289,7 +354,7 @@ def main():
         return 1
     report(summary)
     print(summary, flush=True)
-    log(f"wrote model.onnx, metrics.json and holdout.json to {out}")
+    log(f"wrote model.onnx, metrics.json, holdout.json and baseline.json to {out}")
     return 0
 
 

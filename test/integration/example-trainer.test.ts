@@ -30,6 +30,7 @@ import { removeTree, runTool } from '../../cluster/src/images/tools.js';
 import { cachedTool } from '../../cluster/src/tool-cache.js';
 import { repoRoot } from '../../cluster/src/versions.js';
 import { parseSummary, type TrainingSummary } from '../../operator/src/retraining/summary.js';
+import { mismatches, parseBaseline } from '../../server-image/src/monitoring/drift/baseline.js';
 import { InvalidModelError, OnnxModel } from '../../server-image/src/repository/model.js';
 import { ensurePythonTool } from '../../server-image/test/support/python-tool.js';
 import { imageEnv, unpackedImage, type ImageConfig } from '../support/unpacked-image.js';
@@ -199,9 +200,14 @@ describe('the example trainer on this machine', () => {
     garbage = await trainOnHost('garbage', { TRAINER_OUTPUT: 'garbage' });
   }, 5 * MINUTE);
 
-  it('creates its output folder and writes model.onnx, metrics.json and holdout.json there', () => {
+  it('creates its output folder and writes model.onnx, metrics.json, holdout.json and baseline.json there', () => {
     expect(good.code).toBe(0);
-    expect(readdirSync(good.dir).sort()).toEqual(['holdout.json', 'metrics.json', 'model.onnx']);
+    expect(readdirSync(good.dir).sort()).toEqual([
+      'baseline.json',
+      'holdout.json',
+      'metrics.json',
+      'model.onnx',
+    ]);
     // The summary is also its last line on stdout (the pod's log); progress goes to stderr.
     expect(good.stdout.trim()).toBe(good.message);
     expect(good.stderr).toMatch(/422 training rows, 100 evaluation rows, 30 features, 2 classes/);
@@ -260,6 +266,19 @@ describe('the example trainer on this machine', () => {
       expect(new Set(holdout.labels)).toEqual(new Set([0, 1]));
       // The ONNX model, run by onnxruntime on the FP32 rows, agrees with scikit-learn's own predictions.
       expect(accuracy).toBeCloseTo(summary.metrics.accuracy!, 6);
+      // The drift baseline beside it: valid for the serving runtime, one named feature per column, the labels.
+      const baseline = parseBaseline(JSON.parse(readFileSync(join(good.dir, 'baseline.json'), 'utf8')));
+      expect(mismatches(baseline, signature)).toEqual([]);
+      expect(baseline.features).toHaveLength(30);
+      expect(baseline.features[0]).toMatchObject({
+        name: 'mean radius',
+        tensor: 'features',
+        column: 0,
+        kind: 'numeric',
+      });
+      expect(baseline.outputs).toEqual([
+        expect.objectContaining({ name: 'label', tensor: 'label', kind: 'categorical', values: ['0', '1'] }),
+      ]);
     },
     MINUTE,
   );
@@ -483,7 +502,12 @@ describe('the example trainer image', () => {
       const dir = join(out, 'retraining', runId);
       const r: Run = { ...result, dir, message: readFileSync(log, 'utf8'), runId };
       const summary = summaryOf(r);
-      expect(readdirSync(dir).sort()).toEqual(['holdout.json', 'metrics.json', 'model.onnx']);
+      expect(readdirSync(dir).sort()).toEqual([
+        'baseline.json',
+        'holdout.json',
+        'metrics.json',
+        'model.onnx',
+      ]);
       expect(summary.sha256).toBe(sha256(join(dir, 'model.onnx')));
       // Nothing but the run's folder: no byte code, no caches, nothing in /tmp either.
       expect(readdirSync(out)).toEqual(['retraining']);
