@@ -5,7 +5,10 @@
  *   tabular: 30 features, dense 64 and 32, 3 classes;  matmul: four 1024x1024 MatMul layers.
  * Every request carries one row. Prints a table and writes bench/results/server-<time>.json.
  * BENCH_SECONDS (default 5) sets the measured seconds per point; BENCH_SERVER_CLI (default
- * server-image/src/cli.ts) the server to run, e.g. another version's copy for a before/after comparison.
+ * server-image/src/cli.ts) the server to run, e.g. another version's copy for a before/after comparison;
+ * BENCH_MODELS (default tabular,matmul) which models to run (the goals of models not run are left out).
+ * The tabular model also runs with input drift monitoring on (`modelship-drift`: the defaults plus a baseline of
+ * its 30 features), so what drift costs shows as a ratio in the same run.
  * Besides rows per second, every server point reports the server's CPU time per request (read from /proc by the
  * load generator), and a floor stage bounds what any Node HTTP server can reach on this core: a bare node:http
  * server answering the same payloads (echo-server.ts), and the limit at batch 64 while that server is loaded.
@@ -26,6 +29,9 @@ const LIMIT_BATCHES = [1, 8, 16, 32, 64, 128, 256];
 /** The server's settings for the run; everything else is the runtime's default (max queue delay 0...). */
 const SERVER_ENV = { MODELSHIP_INTRA_OP_THREADS: '1', MODELSHIP_MAX_BATCH_SIZE: '64' };
 const SERVER_CLI = process.env.BENCH_SERVER_CLI ?? join(ROOT, 'server-image/src/cli.ts');
+const MODELS = (process.env.BENCH_MODELS ?? 'tabular,matmul').split(',');
+/** Models that also run with drift monitoring on: a baseline of every input column, 10 bins each. */
+const DRIFT_MODELS = new Set(['tabular']);
 
 const work = mkdtempSync(join(tmpdir(), 'modelship-bench-'));
 const children = new Set<ChildProcess>();
@@ -45,9 +51,10 @@ interface Point {
   /**
    * 'modelship' runs the defaults (max queue delay 0: a batch leaves as soon as a batch slot is free);
    * 'modelship-delay2' waits up to 2 ms for a fuller batch (the old default: what that trade buys at 64
-   * connections and costs at 1); 'echo' is the floor (echo-server.ts: node:http answering the same payloads).
+   * connections and costs at 1); 'modelship-drift' is the defaults with input drift monitoring on (a baseline of
+   * every feature); 'echo' is the floor (echo-server.ts: node:http answering the same payloads).
    */
-  server: 'naive' | 'modelship' | 'modelship-delay2' | 'echo';
+  server: 'naive' | 'modelship' | 'modelship-delay2' | 'modelship-drift' | 'echo';
   body: 'json' | 'binary';
   connections: number;
   rowsPerSecond: number;
@@ -61,6 +68,21 @@ interface Point {
   /** Against batch 64: the largest batch 64 connections of one-row requests can form. */
   ratioToLimitAt64?: number;
   ratioToNaive?: number;
+}
+
+/** A drift baseline for the model's input: every column, edges -0.8, -0.6, ..., 0.8, uniform frequencies. */
+function baselineFor(m: ModelCase): string {
+  const edges = Array.from({ length: 9 }, (_, i) => Math.round((i - 4) * 0.2 * 10) / 10);
+  const features = Array.from({ length: m.features }, (_, j) => ({
+    input: m.input,
+    column: j,
+    kind: 'numeric',
+    edges,
+    frequencies: Array.from({ length: 10 }, () => 0.1),
+  }));
+  const path = join(work, `${m.name}.baseline.json`);
+  writeFileSync(path, JSON.stringify({ version: 1, features }));
+  return path;
 }
 
 function bodies(m: ModelCase): { json: string; binary: string; headerLength: number } {
@@ -249,13 +271,19 @@ async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits
   }
   await stop(naive);
 
-  for (const variant of ['modelship', 'modelship-delay2'] as const) {
+  const variants = [
+    'modelship',
+    'modelship-delay2',
+    ...(DRIFT_MODELS.has(m.name) ? ['modelship-drift'] : []),
+  ] as const;
+  for (const variant of variants as readonly ('modelship' | 'modelship-delay2' | 'modelship-drift')[]) {
     console.error(`[${m.name}] ${variant}`);
     const server = await startProcess(
       ['--import', 'tsx', SERVER_CLI, 'serve'],
       {
         ...SERVER_ENV,
         ...(variant === 'modelship-delay2' ? { MODELSHIP_MAX_QUEUE_DELAY_MS: '2' } : {}),
+        ...(variant === 'modelship-drift' ? { MODELSHIP_BASELINE_URI: baselineFor(m) } : {}),
         MODELSHIP_MODEL_NAME: m.name,
         MODELSHIP_MODEL_URI: path,
         MODELSHIP_PORT: '18182',
@@ -354,13 +382,14 @@ function goals(points: Point[]): { goal: string; value: string; met: boolean }[]
   const find = (model: string, server: Point['server'], body: Point['body'], connections = 64) =>
     points.find(
       (p) => p.model === model && p.server === server && p.body === body && p.connections === connections,
-    )!;
+    );
+  // A model left out by BENCH_MODELS has no points, and its goals are left out.
   const mm = find('matmul', 'modelship', 'binary');
   const tab = find('tabular', 'modelship', 'json');
   // The defaults must never lose to the naive server, whatever the concurrency: throughput and tail latency.
-  const notBehindNaive = CONNECTIONS.map((c) => {
-    const ms = find('tabular', 'modelship', 'json', c);
-    const naive = find('tabular', 'naive', 'json', c);
+  const notBehindNaive = (tab ? CONNECTIONS : []).map((c) => {
+    const ms = find('tabular', 'modelship', 'json', c)!;
+    const naive = find('tabular', 'naive', 'json', c)!;
     return {
       goal: `tabular, JSON, ${c} conn${c === 1 ? '' : 's'}, defaults: req/s >= naive and p99 <= naive p99`,
       value:
@@ -370,23 +399,56 @@ function goals(points: Point[]): { goal: string; value: string; met: boolean }[]
     };
   });
   return [
-    {
-      goal: 'matmul, binary, 64 conns: >= 0.60 x limit',
-      value: mm.ratioToLimit!.toFixed(2),
-      met: mm.ratioToLimit! >= 0.6,
-    },
-    {
-      goal: 'matmul, binary, 64 conns: >= 5 x naive',
-      value: mm.ratioToNaive!.toFixed(2),
-      met: mm.ratioToNaive! >= 5,
-    },
-    {
-      goal: 'tabular, JSON, 64 conns: >= 1.3 x naive',
-      value: tab.ratioToNaive!.toFixed(2),
-      met: tab.ratioToNaive! >= 1.3,
-    },
+    ...(mm
+      ? [
+          {
+            goal: 'matmul, binary, 64 conns: >= 0.60 x limit',
+            value: mm.ratioToLimit!.toFixed(2),
+            met: mm.ratioToLimit! >= 0.6,
+          },
+          {
+            goal: 'matmul, binary, 64 conns: >= 5 x naive',
+            value: mm.ratioToNaive!.toFixed(2),
+            met: mm.ratioToNaive! >= 5,
+          },
+        ]
+      : []),
+    ...(tab
+      ? [
+          {
+            goal: 'tabular, JSON, 64 conns: >= 1.3 x naive',
+            value: tab.ratioToNaive!.toFixed(2),
+            met: tab.ratioToNaive! >= 1.3,
+          },
+        ]
+      : []),
     ...notBehindNaive,
   ];
+}
+
+/** What drift monitoring costs: modelship-drift against modelship, point by point (same model, body, connections). */
+function driftOverhead(points: Point[]) {
+  return points
+    .filter((p) => p.server === 'modelship-drift')
+    .map((d) => {
+      const off = points.find(
+        (p) =>
+          p.server === 'modelship' &&
+          p.model === d.model &&
+          p.body === d.body &&
+          p.connections === d.connections,
+      )!;
+      return {
+        model: d.model,
+        body: d.body,
+        connections: d.connections,
+        rowsPerSecondRatio: d.rowsPerSecond / off.rowsPerSecond,
+        p99Ratio: d.p99Ms / off.p99Ms,
+        ...(d.cpuUsPerRequest !== undefined && off.cpuUsPerRequest !== undefined
+          ? { cpuPerRequestRatio: d.cpuUsPerRequest / off.cpuUsPerRequest }
+          : {}),
+      };
+    });
 }
 
 async function main(): Promise<void> {
@@ -398,7 +460,7 @@ async function main(): Promise<void> {
   const models: ModelCase[] = [
     { name: 'tabular', input: 'features', features: 30, bytes: benchTabularModel() },
     { name: 'matmul', input: 'x', features: 1024, bytes: matmulModel(4, 1024) },
-  ];
+  ].filter((m) => MODELS.includes(m.name));
   const points: Point[] = [];
   const limits: Record<string, Limits> = {};
   for (const m of models) await benchModel(m, loadgen, points, limits);
@@ -415,10 +477,18 @@ async function main(): Promise<void> {
     limits,
     points,
     goals: goals(points),
+    driftOverhead: driftOverhead(points),
   };
   console.log(table(points, limits));
   console.log('\ngoals:');
   for (const g of result.goals) console.log(`  ${g.met ? 'MET    ' : 'NOT MET'}  ${g.goal}: ${g.value}`);
+  if (result.driftOverhead.length > 0)
+    console.log('\ndrift monitoring on / off (same model, body, connections):');
+  for (const d of result.driftOverhead)
+    console.log(
+      `  ${d.model} ${d.body.padEnd(6)} ${String(d.connections).padStart(2)} conns: rows/s x${d.rowsPerSecondRatio.toFixed(3)}, ` +
+        `p99 x${d.p99Ratio.toFixed(3)}, cpu/req ${d.cpuPerRequestRatio === undefined ? '-' : `x${d.cpuPerRequestRatio.toFixed(3)}`}`,
+    );
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `server-${result.date.replace(/[:.]/g, '-')}.json`);
