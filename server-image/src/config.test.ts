@@ -63,6 +63,31 @@ describe('serve configuration', () => {
   });
 });
 
+describe('serve: input drift settings', () => {
+  it('is off by default (an empty variable too), with a one-hour window', async () => {
+    expect(await parse(['--model-uri', '/m.onnx'])).toMatchObject({
+      baselineUri: undefined,
+      driftWindowMs: 3_600_000,
+    });
+    process.env[ENV.BASELINE_URI] = '';
+    expect((await parse(['--model-uri', '/m.onnx'])).baselineUri).toBeUndefined();
+  });
+
+  it('reads the baseline URI and the window from flags or variables', async () => {
+    Object.assign(process.env, {
+      [ENV.BASELINE_URI]: 's3://b/baseline.json',
+      [ENV.DRIFT_WINDOW_MS]: '60000',
+    });
+    expect(await parse(['--model-uri', '/m.onnx'])).toMatchObject({
+      baselineUri: 's3://b/baseline.json',
+      driftWindowMs: 60_000,
+    });
+    expect((await parse(['--model-uri', '/m.onnx', '--baseline-uri', '/b.json'])).baselineUri).toBe(
+      '/b.json',
+    );
+  });
+});
+
 async function parseInspect(args: string[]): Promise<InspectConfig> {
   let config: InspectConfig | undefined;
   await buildProgram(
