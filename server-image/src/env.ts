@@ -72,6 +72,25 @@ export const BASELINE_URI = 'MODELSHIP_BASELINE_URI';
 /** The sliding window drift is measured over, ms (--drift-window-ms). @default 3600000 (one hour) */
 export const DRIFT_WINDOW_MS = 'MODELSHIP_DRIFT_WINDOW_MS';
 
+/** The output holding the prediction that ground truth is joined to (--feedback-output). @default the first output */
+export const FEEDBACK_OUTPUT = 'MODELSHIP_FEEDBACK_OUTPUT';
+/** Predictions kept for ground truth to join (--feedback-store-size). @default 10000 */
+export const FEEDBACK_STORE_SIZE = 'MODELSHIP_FEEDBACK_STORE_SIZE';
+/** How long a prediction waits for its ground truth, ms (--feedback-max-age-ms). @default 3600000 */
+export const FEEDBACK_MAX_AGE_MS = 'MODELSHIP_FEEDBACK_MAX_AGE_MS';
+/** Span of the accuracy gauges' sliding window, ms (--feedback-window-ms). @default 3600000 */
+export const FEEDBACK_WINDOW_MS = 'MODELSHIP_FEEDBACK_WINDOW_MS';
+/** Payload log sink: none, stdout or http (--payload-log). @default 'none' */
+export const PAYLOAD_LOG = 'MODELSHIP_PAYLOAD_LOG';
+/** The collector of the http payload log sink (--payload-log-url). */
+export const PAYLOAD_LOG_URL = 'MODELSHIP_PAYLOAD_LOG_URL';
+/** Fraction of requests logged, 0-1 (--payload-log-sample). @default 1 */
+export const PAYLOAD_LOG_SAMPLE = 'MODELSHIP_PAYLOAD_LOG_SAMPLE';
+/** Comma-separated input/output names replaced by a hash in payload logs (--payload-log-redact). */
+export const PAYLOAD_LOG_REDACT = 'MODELSHIP_PAYLOAD_LOG_REDACT';
+/** Largest payload log record in bytes (--payload-log-max-bytes). @default 65536 */
+export const PAYLOAD_LOG_MAX_BYTES = 'MODELSHIP_PAYLOAD_LOG_MAX_BYTES';
+
 /** The router (`modelship-server route`): the ConfigMap holding its route table (--configmap). */
 export const ROUTER_CONFIGMAP = 'MODELSHIP_ROUTER_CONFIGMAP';
 /** The router: the namespace of that ConfigMap, normally the pod's own (--namespace). */

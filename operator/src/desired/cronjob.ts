@@ -169,8 +169,12 @@ export function desiredCronJob(md: ModelDeployment, stable: StableModel | undefi
 }
 
 /** A run started at once from the CronJob's template, as `kubectl create job --from=cronjob/...` makes one. */
-export function manualTrainingJob(cronJob: V1CronJob, suffix: string): V1Job {
-  const name = `${cronJob.metadata!.name!.slice(0, 63 - suffix.length - 8)}-manual-${suffix}`;
+export function manualTrainingJob(
+  cronJob: V1CronJob,
+  suffix: string,
+  trigger: 'manual' | 'drift' = 'manual',
+): V1Job {
+  const name = `${cronJob.metadata!.name!.slice(0, 63 - suffix.length - trigger.length - 2)}-${trigger}-${suffix}`;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -178,7 +182,7 @@ export function manualTrainingJob(cronJob: V1CronJob, suffix: string): V1Job {
       name,
       namespace: cronJob.metadata!.namespace,
       labels: cronJob.spec!.jobTemplate.metadata?.labels,
-      annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' },
+      annotations: { 'cronjob.kubernetes.io/instantiate': 'manual', 'modelship.dev/trigger': trigger },
       ownerReferences: [
         {
           apiVersion: 'batch/v1',

@@ -88,7 +88,17 @@ describe('desiredDeployment', () => {
     expect(names.slice(-2)).toEqual(['NODE_EXTRA_CA_CERTS', 'MODELSHIP_LOG_LEVEL']);
     expect(new Set(names).size).toBe(names.length);
     // Every variable the API server keeps out of spec.runtime.env is one the operator sets, and the reverse.
-    const unset = md({ model: { version: '1', storageUri: 'file:///m.onnx', sha256: 'a'.repeat(64) } });
+    // (With every optional setting that has a variable: monitoring and payload logging.)
+    const unset = md({
+      model: { version: '1', storageUri: 'file:///m.onnx', sha256: 'a'.repeat(64) },
+      monitoring: {
+        drift: { window: '10m' },
+        feedback: { output: 'label', storeSize: 5, maxAge: '1m', window: '1m' },
+      },
+      logging: {
+        payloads: { sink: 'http', url: 'http://collector', sample: 0.5, redact: ['x'], maxBytes: 2048 },
+      },
+    });
     const all = desiredDeployment(unset, 'r', 'img').spec!.template.spec!.containers[0]!.env!.map(
       (e) => e.name,
     );

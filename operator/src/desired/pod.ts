@@ -8,6 +8,7 @@ import type {
 } from '@kubernetes/client-node';
 import * as serverEnv from '../../../server-image/src/env.js';
 import type { ModelDeployment, OperatorEnvName } from '../api/v1alpha1/schema.js';
+import { parseDuration } from '../api/v1alpha1/duration.js';
 import { revisionLabels, servedModelName } from './names.js';
 
 export const ports = { http: 8080, metrics: 9090 } as const;
@@ -56,11 +57,55 @@ function serverEnvironment(md: ModelDeployment, revision: string): V1EnvVar[] {
     [serverEnv.PVC_ROOT]: paths.pvcRoot,
     [serverEnv.DRAIN_TIMEOUT_MS]: drainSeconds * 1000,
     [serverEnv.REVISION]: revision,
+    ...monitoringEnvironment(md),
   };
   const ours: V1EnvVar[] = Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([name, v]) => ({ name, value: String(v) }));
   return [...ours, ...(runtime.env ?? [])];
+}
+
+/** Where the drift baseline is: spec.monitoring.drift.baseline, else baseline.json beside the model. */
+export function baselineUri(md: ModelDeployment): string | undefined {
+  const drift = md.spec.monitoring?.drift;
+  if (!drift) return undefined;
+  return drift.baseline ?? md.spec.model.storageUri.replace(/[^/]*$/, 'baseline.json');
+}
+
+const monitoringEnvNames = [
+  serverEnv.BASELINE_URI,
+  serverEnv.DRIFT_WINDOW_MS,
+  serverEnv.FEEDBACK_OUTPUT,
+  serverEnv.FEEDBACK_STORE_SIZE,
+  serverEnv.FEEDBACK_MAX_AGE_MS,
+  serverEnv.FEEDBACK_WINDOW_MS,
+  serverEnv.PAYLOAD_LOG,
+  serverEnv.PAYLOAD_LOG_URL,
+  serverEnv.PAYLOAD_LOG_SAMPLE,
+  serverEnv.PAYLOAD_LOG_REDACT,
+  serverEnv.PAYLOAD_LOG_MAX_BYTES,
+] as const;
+
+/** spec.monitoring and spec.logging as the serving runtime's variables; unset when they are not set. */
+function monitoringEnvironment(
+  md: ModelDeployment,
+): Record<(typeof monitoringEnvNames)[number], string | number | undefined> {
+  const { drift, feedback } = md.spec.monitoring ?? {};
+  const payloads = md.spec.logging?.payloads;
+  const ms = (d: string | undefined) => (d === undefined ? undefined : parseDuration(d));
+  return {
+    [serverEnv.BASELINE_URI]: baselineUri(md),
+    [serverEnv.DRIFT_WINDOW_MS]: drift && ms(drift.window),
+    [serverEnv.FEEDBACK_OUTPUT]: feedback?.output,
+    [serverEnv.FEEDBACK_STORE_SIZE]: feedback?.storeSize,
+    [serverEnv.FEEDBACK_MAX_AGE_MS]: feedback && ms(feedback.maxAge),
+    [serverEnv.FEEDBACK_WINDOW_MS]: feedback && ms(feedback.window),
+    [serverEnv.PAYLOAD_LOG]: payloads && (payloads.sink ?? 'stdout'),
+    [serverEnv.PAYLOAD_LOG_URL]: payloads?.url,
+    [serverEnv.PAYLOAD_LOG_SAMPLE]: payloads?.sample,
+    [serverEnv.PAYLOAD_LOG_REDACT]: payloads?.redact?.length ? payloads.redact.join(',') : undefined,
+    [serverEnv.PAYLOAD_LOG_MAX_BYTES]: payloads?.maxBytes,
+  };
 }
 
 function volumes(md: ModelDeployment): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
@@ -77,6 +122,15 @@ function volumes(md: ModelDeployment): { volumes: V1Volume[]; mounts: V1VolumeMo
   if (pvc) {
     volumes.push({ name: 'model-pvc', persistentVolumeClaim: { claimName: pvc.claim, readOnly: true } });
     mounts.push({ name: 'model-pvc', mountPath: `${paths.pvcRoot}/${pvc.claim}`, readOnly: true });
+  }
+  // A baseline on another claim than the model's is mounted too.
+  const baseline = parsePvcUri(baselineUri(md) ?? '');
+  if (baseline && baseline.claim !== pvc?.claim) {
+    volumes.push({
+      name: 'baseline-pvc',
+      persistentVolumeClaim: { claimName: baseline.claim, readOnly: true },
+    });
+    mounts.push({ name: 'baseline-pvc', mountPath: `${paths.pvcRoot}/${baseline.claim}`, readOnly: true });
   }
   return { volumes, mounts };
 }

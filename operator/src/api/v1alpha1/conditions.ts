@@ -18,6 +18,8 @@ export const ConditionType = {
   Reconciling: 'Reconciling',
   /** True when a revision failed or was rolled back and nothing more happens until a user acts. */
   Stalled: 'Stalled',
+  /** spec.monitoring.drift: True when a watched input feature's PSI exceeds the threshold. */
+  Drifted: 'Drifted',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 

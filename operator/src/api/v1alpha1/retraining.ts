@@ -13,7 +13,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import { coreV1Schemas } from './generated/core-v1-schemas.js';
-import { cel, dnsSubdomainRule, upstream } from './schema-kit.js';
+import { cel, dnsSubdomainRule, duration, upstream } from './schema-kit.js';
 
 /**
  * The training container's variables the operator sets (the job's contract, README "Retraining"); the template's
@@ -262,6 +262,14 @@ export const RetrainingSpec = Type.Object(
     versionHistoryLimit: Type.Optional(
       int('Rejected and retired ModelVersions kept (the oldest are deleted). Default: 10.', 0, 100, 10),
     ),
+    onDrift: Type.Optional(
+      Type.Boolean({
+        description:
+          'true starts a run at once when the Drifted condition becomes True (spec.monitoring.drift), at most once per cooldown. Default: false.',
+        default: false,
+      }),
+    ),
+    cooldown: Type.Optional(duration('The least time between two runs started by drift.', '6h')),
   },
   {
     description:

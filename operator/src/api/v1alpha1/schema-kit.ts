@@ -1,5 +1,6 @@
 /** Building blocks of the API's TypeBox schemas (schema.ts, retraining.ts, model-version.ts). */
 import { Type } from '@sinclair/typebox';
+import { durationPattern } from './duration.js';
 
 /** A CEL validation rule as the API server evaluates it. */
 export interface CelRule {
@@ -26,3 +27,12 @@ export const dnsSubdomainRule = (what: string): CelRule => ({
   rule: "self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",
   message: `must be a valid ${what} name (lowercase letters, digits, "-" and ".")`,
 });
+
+/** A duration field ("30s", "1m30s"), with its default in the description too. */
+export const duration = (description: string, dflt?: string) =>
+  Type.String({
+    description: dflt === undefined ? description : `${description} Default: ${dflt}.`,
+    pattern: durationPattern,
+    maxLength: 32,
+    ...(dflt === undefined ? {} : { default: dflt }),
+  });

@@ -20,9 +20,9 @@ import type {
   V1Toleration,
 } from '@kubernetes/client-node';
 import * as serverEnv from '../../../../server-image/src/env.js';
-import { durationPattern } from './duration.js';
 import { RetrainingSpec } from './retraining.js';
-import { cel, labelValuePattern, upstream, type CelRule } from './schema-kit.js';
+import { DriftStatus, LoggingSpec, MonitoringSpec, ShadowSpec } from './monitoring.js';
+import { cel, duration, labelValuePattern, upstream, type CelRule } from './schema-kit.js';
 import { coreV1Schemas } from './generated/core-v1-schemas.js';
 
 /** The serving runtime's own defaults: the CRD's batching defaults are the same numbers, from one place. */
@@ -55,6 +55,17 @@ export const operatorEnv = {
   [serverEnv.PVC_ROOT]: 'the mount point of pvc:// claims',
   [serverEnv.DRAIN_TIMEOUT_MS]: "the pod's termination grace period",
   [serverEnv.REVISION]: 'the revision hash',
+  [serverEnv.BASELINE_URI]: 'spec.monitoring.drift.baseline',
+  [serverEnv.DRIFT_WINDOW_MS]: 'spec.monitoring.drift.window',
+  [serverEnv.FEEDBACK_OUTPUT]: 'spec.monitoring.feedback.output',
+  [serverEnv.FEEDBACK_STORE_SIZE]: 'spec.monitoring.feedback.storeSize',
+  [serverEnv.FEEDBACK_MAX_AGE_MS]: 'spec.monitoring.feedback.maxAge',
+  [serverEnv.FEEDBACK_WINDOW_MS]: 'spec.monitoring.feedback.window',
+  [serverEnv.PAYLOAD_LOG]: 'spec.logging.payloads.sink',
+  [serverEnv.PAYLOAD_LOG_URL]: 'spec.logging.payloads.url',
+  [serverEnv.PAYLOAD_LOG_SAMPLE]: 'spec.logging.payloads.sample',
+  [serverEnv.PAYLOAD_LOG_REDACT]: 'spec.logging.payloads.redact',
+  [serverEnv.PAYLOAD_LOG_MAX_BYTES]: 'spec.logging.payloads.maxBytes',
 } as const;
 export type OperatorEnvName = keyof typeof operatorEnv;
 
@@ -316,14 +327,6 @@ export const RuntimeSpec = Type.Object(
   },
 );
 
-const duration = (description: string, dflt?: string) =>
-  Type.String({
-    description: dflt === undefined ? description : `${description} Default: ${dflt}.`,
-    pattern: durationPattern,
-    maxLength: 32,
-    ...(dflt === undefined ? {} : { default: dflt }),
-  });
-
 export const RolloutStep = Type.Object(
   {
     setWeight: Type.Optional(
@@ -418,41 +421,64 @@ export const RolloutSpec = Type.Object(
         format: 'int32',
       }),
     ),
+    shadow: Type.Optional(ShadowSpec),
   },
   {
     description: 'How a new revision reaches users.',
-    ...cel({
-      rule: "!has(self.steps) || self.strategy == 'Canary'",
-      message: 'steps are only for strategy Canary',
-      fieldPath: '.steps',
-    }),
+    ...cel(
+      {
+        rule: "!has(self.steps) || self.strategy == 'Canary'",
+        message: 'steps are only for strategy Canary',
+        fieldPath: '.steps',
+      },
+      {
+        rule: "!has(self.shadow) || has(self.strategy) && self.strategy == 'Canary'",
+        message: 'shadow is only for strategy Canary (it comes before the first step)',
+        fieldPath: '.shadow',
+      },
+    ),
   },
 );
 
 export const AnalysisMetric = Type.Object(
   {
-    name: Type.Union([Type.Literal('errorRate'), Type.Literal('latencyP99')], {
-      description:
-        'errorRate: the fraction of requests that failed (5xx, or no answer at all). latencyP99: the 99th percentile of request duration, in milliseconds.',
-    }),
+    name: Type.Union(
+      [
+        Type.Literal('errorRate'),
+        Type.Literal('latencyP99'),
+        Type.Literal('accuracy'),
+        Type.Literal('meanAbsoluteError'),
+      ],
+      {
+        description:
+          'errorRate: the fraction of requests that failed (5xx, or no answer at all). latencyP99: the 99th percentile of request duration, in milliseconds. accuracy: the fraction of predictions that matched the ground truth posted back (spec.monitoring.feedback; classification). meanAbsoluteError: the mean |prediction − truth| of that ground truth (regression). Their samples are ground-truth rows.',
+      },
+    ),
     max: Type.Optional(
       Type.Number({
         description:
-          'The most the canary may reach: a fraction for errorRate (0.01 = 1 %), milliseconds for latencyP99.',
+          'The most the canary may reach: a fraction for errorRate (0.01 = 1 %), milliseconds for latencyP99, the error for meanAbsoluteError.',
         minimum: 0,
+      }),
+    ),
+    min: Type.Optional(
+      Type.Number({
+        description: 'The least the canary must reach: a fraction for accuracy (0.9 = 90 %).',
+        minimum: 0,
+        maximum: 1,
       }),
     ),
     relativeToStable: Type.Optional(
       Type.Number({
         description:
-          "The most the canary may exceed the stable version's value by, over the same window: a fraction for errorRate, milliseconds for latencyP99.",
+          'How far the canary may be worse than the stable version over the same window: above it for errorRate (a fraction), latencyP99 (milliseconds) and meanAbsoluteError; below it for accuracy (a fraction).',
         minimum: 0,
       }),
     ),
     minSamples: Type.Optional(
       Type.Integer({
         description:
-          'Requests needed in the window before this metric gives a verdict. Default: spec.analysis.minSamples.',
+          'Requests (ground-truth rows for accuracy and meanAbsoluteError) needed in the window before this metric gives a verdict. Default: spec.analysis.minSamples.',
         minimum: 1,
         format: 'int32',
       }),
@@ -460,10 +486,16 @@ export const AnalysisMetric = Type.Object(
   },
   {
     description: 'A metric the canary is judged on.',
-    ...cel({
-      rule: 'has(self.max) != has(self.relativeToStable)',
-      message: 'a metric sets exactly one of max (absolute) and relativeToStable',
-    }),
+    ...cel(
+      {
+        rule: '(has(self.max) ? 1 : 0) + (has(self.min) ? 1 : 0) + (has(self.relativeToStable) ? 1 : 0) == 1',
+        message: 'a metric sets exactly one of max, min (absolute) and relativeToStable',
+      },
+      {
+        rule: "self.name == 'accuracy' ? !has(self.max) : !has(self.min)",
+        message: 'accuracy takes min (higher is better); the other metrics take max',
+      },
+    ),
   },
 );
 
@@ -671,14 +703,29 @@ export const ModelDeploymentSpec = Type.Object(
     analysis: Type.Optional(AnalysisSpec),
     traffic: Type.Optional(TrafficSpec),
     retraining: Type.Optional(RetrainingSpec),
+    monitoring: Type.Optional(MonitoringSpec),
+    logging: Type.Optional(LoggingSpec),
   },
   {
     description: 'What to serve and how.',
-    ...cel({
-      rule: "!has(self.analysis) || has(self.rollout) && has(self.rollout.strategy) && self.rollout.strategy == 'Canary'",
-      message: 'analysis is only for rollout.strategy Canary',
-      fieldPath: '.analysis',
-    }),
+    ...cel(
+      {
+        rule: "!has(self.analysis) || has(self.rollout) && has(self.rollout.strategy) && self.rollout.strategy == 'Canary'",
+        message: 'analysis is only for rollout.strategy Canary',
+        fieldPath: '.analysis',
+      },
+      {
+        rule: "!has(self.rollout) || !has(self.rollout.shadow) || !has(self.traffic) || !has(self.traffic.provider) || self.traffic.provider == 'Router'",
+        message:
+          'rollout.shadow needs traffic.provider Router: only the router compares the two revisions’ answers',
+        fieldPath: '.rollout.shadow',
+      },
+      {
+        rule: '!has(self.retraining) || !has(self.retraining.onDrift) || !self.retraining.onDrift || has(self.monitoring) && has(self.monitoring.drift)',
+        message: 'retraining.onDrift needs monitoring.drift: without it there is no drift to act on',
+        fieldPath: '.retraining.onDrift',
+      },
+    ),
   },
 );
 
@@ -909,6 +956,7 @@ export const ModelDeploymentStatus = Type.Object(
     ),
     lastRequest: Type.Optional(HandledRequest),
     model: Type.Optional(ServedModel),
+    drift: Type.Optional(DriftStatus),
     url: Type.Optional(
       Type.String({ description: "In-cluster URL of the model's Open Inference Protocol (V2) endpoint." }),
     ),
@@ -933,6 +981,7 @@ export type TrafficSpec = Static<typeof TrafficSpec>;
 export type Phase = Static<typeof Phase>;
 export type RuntimeSpec = Static<typeof RuntimeSpec>;
 export type ModelSpec = Static<typeof ModelSpec>;
+export type AnalysisMetric = Static<typeof AnalysisMetric>;
 
 /** A ModelDeployment as read from the API server. */
 export interface ModelDeployment {
