@@ -5,7 +5,7 @@
  * from __meta_kubernetes_namespace) and the `revision` label the series carry themselves.
  */
 import type { MetricName } from '../rollout/judge.js';
-import type { Measurements } from './measurements.js';
+import { noMeasurements, type Measurements } from './measurements.js';
 import { routerSeries, serverSeries } from './readings.js';
 
 export interface QueryVariables {
@@ -16,15 +16,35 @@ export interface QueryVariables {
   window: string;
 }
 
-export type QueryTemplates = Record<'requests' | MetricName, string>;
+/** The samples behind each kind of metric: requests, ground-truth rows, compared mirrored requests. */
+export type QueryTemplates = Record<'requests' | 'feedbackRows' | 'shadowCompared' | MetricName, string>;
 
 const routerFilter = '{namespace="{{namespace}}",revision="{{revision}}"}';
 const routerErrors = `{namespace="{{namespace}}",revision="{{revision}}",code=~"${routerSeries.errorCodes.join('|')}"}`;
 const serverFilter = '{namespace="{{namespace}}",revision="{{revision}}"}';
 const serverErrors = `{namespace="{{namespace}}",revision="{{revision}}",reason=~"${serverSeries.errorReasons.join('|')}"}`;
 
+/** Ground truth joined by the serving pods and mirrored requests compared by the router: the same either way. */
+const judgedQueries = {
+  feedbackRows: `sum(increase(modelship_feedback_rows_total${serverFilter}[{{window}}]))`,
+  accuracy: `sum(increase(modelship_feedback_correct_total${serverFilter}[{{window}}])) / sum(increase(modelship_feedback_rows_total${serverFilter}[{{window}}]))`,
+  meanAbsoluteError: `sum(increase(modelship_feedback_absolute_error_sum${serverFilter}[{{window}}])) / sum(increase(modelship_feedback_rows_total${serverFilter}[{{window}}]))`,
+  shadowCompared: `sum(increase(${routerSeries.shadow}{namespace="{{namespace}}",revision="{{revision}}",result=~"agree|disagree"}[{{window}}]))`,
+  agreement: `(sum(increase(${routerSeries.shadow}{namespace="{{namespace}}",revision="{{revision}}",result="agree"}[{{window}}])) or vector(0)) / sum(increase(${routerSeries.shadow}{namespace="{{namespace}}",revision="{{revision}}",result=~"agree|disagree"}[{{window}}]))`,
+};
+
+/** Which samples count for a metric. */
+const samplesQuery: Record<MetricName, 'requests' | 'feedbackRows' | 'shadowCompared'> = {
+  errorRate: 'requests',
+  latencyP99: 'requests',
+  accuracy: 'feedbackRows',
+  meanAbsoluteError: 'feedbackRows',
+  agreement: 'shadowCompared',
+};
+
 /** Through the router: the client's view of each revision. */
 export const routerQueries: QueryTemplates = {
+  ...judgedQueries,
   requests: `sum(increase(${routerSeries.requests}${routerFilter}[{{window}}]))`,
   // A revision that never failed has no error series at all: 0 errors, not no data.
   errorRate: `(sum(increase(${routerSeries.requests}${routerErrors}[{{window}}])) or vector(0)) / sum(increase(${routerSeries.requests}${routerFilter}[{{window}}]))`,
@@ -33,6 +53,7 @@ export const routerQueries: QueryTemplates = {
 
 /** Without a router: each revision's pods report themselves. */
 export const serverQueries: QueryTemplates = {
+  ...judgedQueries,
   requests: `sum(increase(${serverSeries.success}${serverFilter}[{{window}}])) + sum(increase(${serverSeries.failure}${serverFilter}[{{window}}]) or vector(0))`,
   errorRate: `(sum(increase(${serverSeries.failure}${serverErrors}[{{window}}])) or vector(0)) / (sum(increase(${serverSeries.success}${serverFilter}[{{window}}])) + (sum(increase(${serverSeries.failure}${serverFilter}[{{window}}])) or vector(0)))`,
   latencyP99: `histogram_quantile(0.99, sum by (le) (increase(${serverSeries.duration}${serverFilter}[{{window}}]))) * 1000`,
@@ -68,23 +89,24 @@ export async function queryScalar(
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** Each revision's measurements from Prometheus. */
+/** Each revision's measurements of `metrics` from Prometheus (the others: no data). */
 export async function prometheusMeasurements(
   address: string,
   templates: QueryTemplates,
   base: Omit<QueryVariables, 'revision'>,
   revisions: string[],
+  metrics: readonly MetricName[],
 ): Promise<Record<string, Measurements>> {
   const out: Record<string, Measurements> = {};
+  const wanted = [...new Set(metrics.flatMap((m) => [m, samplesQuery[m]]))];
   for (const revision of revisions) {
     const v = { ...base, revision };
-    const [requests, errorRate, latencyP99] = await Promise.all(
-      (['requests', 'errorRate', 'latencyP99'] as const).map((m) =>
-        queryScalar(address, render(templates[m], v)),
-      ),
-    );
-    const samples = Math.round(requests ?? 0);
-    out[revision] = { errorRate: { samples, value: errorRate }, latencyP99: { samples, value: latencyP99 } };
+    const values = await Promise.all(wanted.map((q) => queryScalar(address, render(templates[q], v))));
+    const value = new Map(wanted.map((q, i) => [q, values[i]]));
+    const m: Measurements = { ...noMeasurements };
+    for (const metric of metrics)
+      m[metric] = { samples: Math.round(value.get(samplesQuery[metric]) ?? 0), value: value.get(metric) };
+    out[revision] = m;
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * Pure.
  */
 import type { Sample } from './exposition.js';
-import type { RevisionCounters } from './traffic.js';
+import type { CountName, RevisionCounters } from './traffic.js';
 
 /** The router's series (server-image/src/router): requests by backend revision and status class, and latency. */
 export const routerSeries = {
@@ -12,6 +12,8 @@ export const routerSeries = {
   duration: 'modelship_router_request_duration_seconds_bucket',
   /** Status classes that count as failures: 5xx answers, and "error" (no answer: refused, reset, timed out). */
   errorCodes: ['5xx', 'error'],
+  /** Mirrored requests by the shadow revision and result: agree, disagree (compared), error, skipped (not). */
+  shadow: 'modelship_router_shadow_requests_total',
 } as const;
 
 /** The serving runtime's series (server-image/src/metrics.ts), labelled with the pod's revision. */
@@ -23,10 +25,22 @@ export const serverSeries = {
   errorReasons: ['internal', 'queue_full', 'not_ready'],
 } as const;
 
+/** The serving runtime's ground-truth counters (server-image/src/monitoring), per model version and revision. */
+export const feedbackSeries: Record<string, CountName> = {
+  modelship_feedback_rows_total: 'feedbackRows',
+  modelship_feedback_correct_total: 'feedbackCorrect',
+  modelship_feedback_absolute_error_sum: 'feedbackAbsoluteError',
+};
+
 function counters(byRevision: Map<string, RevisionCounters>, revision: string): RevisionCounters {
   let c = byRevision.get(revision);
   if (!c) byRevision.set(revision, (c = { requests: 0, errors: 0, buckets: new Map() }));
   return c;
+}
+
+function addCount(c: RevisionCounters, name: CountName, value: number): void {
+  c.counts ??= new Map();
+  c.counts.set(name, (c.counts.get(name) ?? 0) + value);
 }
 
 function addBucket(c: RevisionCounters, le: string | undefined, value: number): void {
@@ -45,6 +59,25 @@ export function routerReadings(samples: Sample[]): Map<string, RevisionCounters>
       c.requests += s.value;
       if ((routerSeries.errorCodes as readonly string[]).includes(s.labels.code ?? '')) c.errors += s.value;
     } else if (s.name === routerSeries.duration) addBucket(counters(out, revision), s.labels.le, s.value);
+    else if (
+      s.name === routerSeries.shadow &&
+      (s.labels.result === 'agree' || s.labels.result === 'disagree')
+    ) {
+      const c = counters(out, revision);
+      addCount(c, 'shadowCompared', s.value);
+      if (s.labels.result === 'agree') addCount(c, 'shadowAgreed', s.value);
+    }
+  }
+  return out;
+}
+
+/** Only the ground-truth counters of one serving pod: read beside a router, which counts the requests. */
+export function feedbackReadings(samples: Sample[]): Map<string, RevisionCounters> {
+  const out = new Map<string, RevisionCounters>();
+  for (const s of samples) {
+    const name = feedbackSeries[s.name];
+    if (name && s.labels.revision && s.labels.model !== '_unknown')
+      addCount(counters(out, s.labels.revision), name, s.value);
   }
   return out;
 }
@@ -62,6 +95,7 @@ export function serverReadings(samples: Sample[]): Map<string, RevisionCounters>
       if ((serverSeries.errorReasons as readonly string[]).includes(s.labels.reason ?? ''))
         c.errors += s.value;
     } else if (s.name === serverSeries.duration) addBucket(counters(out, revision), s.labels.le, s.value);
+    else if (feedbackSeries[s.name]) addCount(counters(out, revision), feedbackSeries[s.name]!, s.value);
   }
   return out;
 }

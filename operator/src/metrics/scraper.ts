@@ -8,13 +8,15 @@ import { parseExposition, type Sample } from './exposition.js';
 import { measurementsOf, type Measurements } from './measurements.js';
 import { TrafficTotals, type RevisionCounters } from './traffic.js';
 
+export type ReadingsOf = (samples: Sample[]) => Map<string, RevisionCounters>;
+
 export interface ScrapeTarget {
   /** Stable id of the target (the pod's name): its counters are tracked across scrapes. */
   id: string;
   url: string;
+  /** Which of its series count, and for what (a router's requests, a serving pod's ground truth, ...). */
+  readings: ReadingsOf;
 }
-
-export type ReadingsOf = (samples: Sample[]) => Map<string, RevisionCounters>;
 
 /** Fetches a target's exposition text; rejects when it cannot. */
 export type FetchText = (url: string, timeoutMs: number) => Promise<string>;
@@ -41,7 +43,7 @@ export class Scraper {
    * Scrapes every target of `key` (a ModelDeployment) and adds what they report to its totals. A target that does
    * not answer is left out of this scrape (a crashed pod): its counters start from a new baseline when it is back.
    */
-  async observe(key: string, targets: ScrapeTarget[], readingsOf: ReadingsOf, keepMs: number): Promise<void> {
+  async observe(key: string, targets: ScrapeTarget[], keepMs: number): Promise<void> {
     const now = this.clock.now();
     let entry = this.byKey.get(key);
     if (entry && now - entry.lastAt < minScrapeGapMs) return;
@@ -53,7 +55,7 @@ export class Scraper {
     const answers = await Promise.all(
       targets.map(async (t) => {
         try {
-          return [t.id, readingsOf(parseExposition(await this.fetch(t.url, scrapeTimeoutMs)))] as const;
+          return [t.id, t.readings(parseExposition(await this.fetch(t.url, scrapeTimeoutMs)))] as const;
         } catch {
           return undefined;
         }

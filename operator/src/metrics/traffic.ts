@@ -8,12 +8,20 @@
  * monotonic total per revision, so a window is the difference of two totals.
  */
 
+/**
+ * Further counters some targets report for a revision: ground truth joined by the serving pods (rows, correct
+ * ones, the sum of absolute errors) and the router's comparisons of mirrored requests (compared, agreeing).
+ */
+export type CountName =
+  'feedbackRows' | 'feedbackCorrect' | 'feedbackAbsoluteError' | 'shadowCompared' | 'shadowAgreed';
+
 /** What one target (a pod) reported for one revision at one scrape: counters, and histogram buckets by `le`. */
 export interface RevisionCounters {
   requests: number;
   errors: number;
   /** Cumulative histogram buckets of request durations in seconds: upper bound (`le`) → count. */
   buckets: Map<number, number>;
+  counts?: Map<CountName, number>;
 }
 
 /** Traffic of one revision over a window. */
@@ -24,6 +32,7 @@ export interface TrafficWindow {
   buckets: Map<number, number>;
   /** Length of the window actually covered, in ms (shorter than asked right after the start). */
   spanMs: number;
+  counts?: Map<CountName, number>;
 }
 
 const zero = (): RevisionCounters => ({ requests: 0, errors: 0, buckets: new Map() });
@@ -37,23 +46,31 @@ export function increase(previous: number, current: number): number {
 export function increaseOf(previous: RevisionCounters, current: RevisionCounters): RevisionCounters {
   const buckets = new Map<number, number>();
   for (const [le, count] of current.buckets) buckets.set(le, increase(previous.buckets.get(le) ?? 0, count));
+  const counts = new Map<CountName, number>();
+  for (const [name, n] of current.counts ?? [])
+    counts.set(name, increase(previous.counts?.get(name) ?? 0, n));
   return {
     requests: increase(previous.requests, current.requests),
     errors: increase(previous.errors, current.errors),
     buckets,
+    counts,
   };
 }
 
 function add(into: RevisionCounters, more: RevisionCounters): RevisionCounters {
   const buckets = new Map(into.buckets);
   for (const [le, n] of more.buckets) buckets.set(le, (buckets.get(le) ?? 0) + n);
-  return { requests: into.requests + more.requests, errors: into.errors + more.errors, buckets };
+  const counts = new Map(into.counts);
+  for (const [name, n] of more.counts ?? []) counts.set(name, (counts.get(name) ?? 0) + n);
+  return { requests: into.requests + more.requests, errors: into.errors + more.errors, buckets, counts };
 }
 
 function subtract(a: RevisionCounters, b: RevisionCounters): RevisionCounters {
   const buckets = new Map<number, number>();
   for (const [le, n] of a.buckets) buckets.set(le, n - (b.buckets.get(le) ?? 0));
-  return { requests: a.requests - b.requests, errors: a.errors - b.errors, buckets };
+  const counts = new Map<CountName, number>();
+  for (const [name, n] of a.counts ?? []) counts.set(name, n - (b.counts?.get(name) ?? 0));
+  return { requests: a.requests - b.requests, errors: a.errors - b.errors, buckets, counts };
 }
 
 /**

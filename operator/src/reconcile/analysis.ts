@@ -9,9 +9,9 @@ import { labelKeys } from '../desired/names.js';
 import { ports } from '../desired/pod.js';
 import type { Measurements } from '../metrics/measurements.js';
 import { prometheusMeasurements, routerQueries, serverQueries } from '../metrics/prometheus.js';
-import { routerReadings, serverReadings } from '../metrics/readings.js';
+import { feedbackReadings, routerReadings, serverReadings } from '../metrics/readings.js';
 import type { Scraper, ScrapeTarget } from '../metrics/scraper.js';
-import { judge, type Verdict } from '../rollout/judge.js';
+import { judge, type MetricCheck, type Verdict } from '../rollout/judge.js';
 import type { RevisionRef } from '../rollout/machine.js';
 import type { RolloutPlan } from '../rollout/plan.js';
 import { routerComponent } from '../traffic/router.js';
@@ -30,17 +30,31 @@ export interface AnalysisInput {
   pods: V1Pod[];
 }
 
-/** Where the traffic of a ModelDeployment's revisions is counted: its router, or each revision's own pods. */
-export function scrapeTargets(i: AnalysisInput): { targets: ScrapeTarget[]; router: boolean } {
+const groundTruthMetrics: ReadonlySet<string> = new Set(['accuracy', 'meanAbsoluteError']);
+
+/**
+ * Where the traffic of a ModelDeployment's revisions is counted: its router (requests, and the comparisons of
+ * mirrored ones), or each revision's own pods. Ground truth is joined by the serving pods, so with a router they
+ * are scraped too when a check judges on it, for that alone.
+ */
+export function scrapeTargets(i: AnalysisInput): ScrapeTarget[] {
   const router = i.provider === 'Router';
-  const wanted = (p: V1Pod) =>
-    router
-      ? p.metadata?.labels?.[labelKeys.component] === routerComponent
-      : [i.stable.revision, i.canary.revision].includes(p.metadata?.labels?.[labelKeys.revision] ?? '');
-  const targets = i.pods
-    .filter((p) => wanted(p) && p.status?.podIP && !p.metadata?.deletionTimestamp)
-    .map((p) => ({ id: p.metadata!.name!, url: `http://${p.status!.podIP}:${ports.metrics}/metrics` }));
-  return { targets, router };
+  const groundTruth = i.plan.analysis.checks.some((c) => groundTruthMetrics.has(c.metric));
+  const url = (p: V1Pod) => `http://${p.status!.podIP}:${ports.metrics}/metrics`;
+  const targets: ScrapeTarget[] = [];
+  for (const p of i.pods) {
+    if (!p.status?.podIP || p.metadata?.deletionTimestamp) continue;
+    const id = p.metadata!.name!;
+    if (p.metadata?.labels?.[labelKeys.component] === routerComponent) {
+      if (router) targets.push({ id, url: url(p), readings: routerReadings });
+    } else if (
+      [i.stable.revision, i.canary.revision].includes(p.metadata?.labels?.[labelKeys.revision] ?? '')
+    ) {
+      if (!router) targets.push({ id, url: url(p), readings: serverReadings });
+      else if (groundTruth) targets.push({ id, url: url(p), readings: feedbackReadings });
+    }
+  }
+  return targets;
 }
 
 export class CanaryAnalysis {
@@ -52,17 +66,18 @@ export class CanaryAnalysis {
    */
   async observe(i: AnalysisInput): Promise<void> {
     if (i.plan.analysis.prometheus) return;
-    const { targets, router } = scrapeTargets(i);
     await this.scraper.observe(
       i.key,
-      targets,
-      router ? routerReadings : serverReadings,
+      scrapeTargets(i),
       i.plan.analysis.windowMs + i.plan.analysis.intervalMs,
     );
   }
 
-  /** Every metric check of the plan, for the canary against stable over the window. */
-  async judge(i: AnalysisInput): Promise<Verdict[]> {
+  /**
+   * `checks` (the plan's, or the shadow step's agreement check: see checksDue) for the canary against stable over
+   * the window.
+   */
+  async judge(i: AnalysisInput, checks: MetricCheck[]): Promise<Verdict[]> {
     const revisions = [i.stable.revision, i.canary.revision];
     const a = i.plan.analysis;
     let measured: Record<string, Measurements>;
@@ -73,10 +88,11 @@ export class CanaryAnalysis {
           { ...(i.provider === 'Router' ? routerQueries : serverQueries), ...a.prometheus.queries },
           { namespace: i.namespace, name: i.name, window: formatDuration(a.windowMs) },
           revisions,
+          checks.map((c) => c.metric),
         );
       } catch (err) {
         // An unreachable Prometheus is no data, not a verdict: the noData policy decides.
-        return a.checks.map((c) => ({
+        return checks.map((c) => ({
           metric: c.metric,
           verdict: 'NoData' as const,
           samples: 0,
@@ -88,7 +104,7 @@ export class CanaryAnalysis {
     }
     const canary = measured[i.canary.revision]!;
     const stable = measured[i.stable.revision]!;
-    return a.checks.map((c) => judge(c, canary[c.metric], stable[c.metric]));
+    return checks.map((c) => judge(c, canary[c.metric], stable[c.metric]));
   }
 
   forget(key: string): void {

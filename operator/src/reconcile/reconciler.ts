@@ -7,7 +7,13 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { ConditionType, findCondition, setCondition } from '../api/v1alpha1/conditions.js';
-import { withDefaults, type ModelDeployment, type ModelDeploymentSpec } from '../api/v1alpha1/schema.js';
+import { parseDuration } from '../api/v1alpha1/duration.js';
+import {
+  withDefaults,
+  type ModelDeployment,
+  type ModelDeploymentSpec,
+  type ModelDeploymentStatus,
+} from '../api/v1alpha1/schema.js';
 import { desiredReplicas } from '../desired/deployment.js';
 import { labelKeys, revisionObjectName, revisionOf } from '../desired/names.js';
 import { serverContainerName } from '../desired/pod.js';
@@ -16,6 +22,7 @@ import { messageOf, statusCodeOf, type KubeWriter } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { assessRevision, type RevisionHealth } from '../rollout/health.js';
 import {
+  checksDue,
   judgementDue,
   tick,
   type RevisionRef,
@@ -30,7 +37,8 @@ import type { Logger } from '../telemetry/logger.js';
 import type { ModelDeploymentMetrics } from '../telemetry/model-deployments.js';
 import { routerName } from '../traffic/router.js';
 import type { ModelVersion } from '../api/v1alpha1/model-version.js';
-import { desiredCronJob, type StableModel } from '../desired/cronjob.js';
+import { desiredCronJob, manualTrainingJob, type StableModel } from '../desired/cronjob.js';
+import { decideDrift, retrainStarted } from '../monitoring/drift.js';
 import { planRegistry } from '../retraining/registry.js';
 import { chooseModel, phasesAfterTick, type Choice } from '../retraining/serving.js';
 import {
@@ -40,6 +48,7 @@ import {
   type RetrainingObservation,
 } from '../retraining/sync.js';
 import type { CanaryAnalysis } from './analysis.js';
+import type { DriftWatch } from './drift-watch.js';
 import { eventsFor, type Actions } from './events.js';
 import { desiredSet, providerOf, type Provider } from './objects.js';
 import { observe, ownedObjects, type Caches, type Observed, type OwnedObjects } from './observe.js';
@@ -57,6 +66,8 @@ export interface ReconcilerDeps {
   recorder: EventRecorder;
   logger: Logger;
   analysis: CanaryAnalysis;
+  /** Reads input drift (spec.monitoring.drift); without it drift is not read. */
+  drift?: DriftWatch;
   slots: RolloutSlots;
   /** The bundled serving image, used when spec.runtime.image is not set (and always for the router). */
   defaultImage: string;
@@ -95,6 +106,7 @@ export class ModelDeploymentReconciler {
       this.deps.applier.forget(key);
       this.deps.recorder.forget(namespace, name);
       this.deps.analysis.forget(key);
+      this.deps.drift?.forget(key);
       this.deps.slots.release(key);
       this.deps.metrics?.forget(namespace, name);
       this.statusWrites.delete(key);
@@ -227,7 +239,8 @@ export class ModelDeploymentReconciler {
         pods: observed.pods,
       };
       await this.deps.analysis.observe(input);
-      if (judgementDue(state, plan, now)) judgement = await this.deps.analysis.judge(input);
+      if (judgementDue(state, plan, now))
+        judgement = await this.deps.analysis.judge(input, checksDue(state, plan));
     }
     const result = tick(state, { now, plan, target, health, judgement, request });
     if (!result.state.canary) this.deps.analysis.forget(key);
@@ -348,6 +361,7 @@ export class ModelDeploymentReconciler {
         md.metadata.generation,
       );
     }
+    const driftDueMs = await this.watchDrift(o, status);
     if (!isDeepStrictEqual(status, cached.status)) {
       const written = await client.patchStatus(md, status);
       const replaced = cached.metadata.resourceVersion;
@@ -357,7 +371,79 @@ export class ModelDeploymentReconciler {
     }
     // After the status write: a write that lost a race throws above, and the retry decides (and counts) again.
     this.deps.metrics?.reconciled(md, status, events);
-    return { requeueAfterMs: o.queued ? slotRetryMs : result.requeueAfterMs };
+    const requeue = [o.queued ? slotRetryMs : result.requeueAfterMs, driftDueMs].filter(
+      (x): x is number => x !== undefined,
+    );
+    return { requeueAfterMs: requeue.length ? Math.min(...requeue) : undefined };
+  }
+
+  /**
+   * Input drift (spec.monitoring.drift): reads the stable revision's pods when due, sets status.drift and the
+   * Drifted condition, records Events, and starts a retraining run when drift calls for one. Returns when to
+   * read again (ms), undefined without drift monitoring.
+   */
+  private async watchDrift(
+    o: {
+      key: string;
+      md: ModelDeployment;
+      cached: ModelDeployment;
+      result: TickResult;
+      observed: Observed;
+      owned: OwnedObjects;
+      now: Date;
+      log: Logger;
+    },
+    status: ModelDeploymentStatus,
+  ): Promise<number | undefined> {
+    const { key, md, cached, now, log } = o;
+    const spec = md.spec.monitoring?.drift;
+    if (!spec || !this.deps.drift) {
+      if (status.conditions?.some((c) => c.type === ConditionType.Drifted))
+        status.conditions = status.conditions.filter((c) => c.type !== ConditionType.Drifted);
+      return undefined;
+    }
+    const intervalMs = parseDuration(spec.interval ?? '30s');
+    const reading = await this.deps.drift.read(
+      key,
+      o.observed.pods,
+      o.result.traffic.stable.revision,
+      intervalMs,
+    );
+    if (!reading) {
+      if (cached.status?.drift) status.drift = cached.status.drift;
+      return this.deps.drift.dueInMs(key, intervalMs);
+    }
+    const retraining = md.spec.retraining;
+    let d = decideDrift({
+      spec: { threshold: spec.threshold ?? 0.2, minSamples: spec.minSamples ?? 200, features: spec.features },
+      reading,
+      previous: cached.status?.drift,
+      now,
+      onDrift: retraining && {
+        enabled: retraining.onDrift ?? false,
+        cooldownMs: parseDuration(retraining.cooldown ?? '6h'),
+      },
+    });
+    const cronJob = o.owned.cronJobs[0];
+    if (d.retrain && cronJob?.metadata?.uid) {
+      const job = manualTrainingJob(
+        { ...cronJob, apiVersion: 'batch/v1', kind: 'CronJob' },
+        now.getTime().toString(36),
+        'drift',
+      );
+      await this.deps.client.apply(job);
+      log.info(`input drift started training run ${job.metadata!.name}`);
+      d = retrainStarted(d, job.metadata!.name!, now);
+    }
+    status.drift = d.status;
+    status.conditions = setCondition(
+      status.conditions ?? [],
+      d.condition,
+      now.toISOString(),
+      md.metadata.generation,
+    );
+    for (const e of d.events) await this.deps.recorder.record(md, e);
+    return this.deps.drift.dueInMs(key, intervalMs);
   }
 }
 

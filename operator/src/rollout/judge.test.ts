@@ -91,6 +91,58 @@ describe('judge', () => {
       },
     ],
     ['absolute latency within', latency('absolute', 250), m(100, 249.95), m(0), { verdict: 'Pass' }],
+    [
+      'accuracy at least its min passes (higher is better)',
+      { metric: 'accuracy', mode: 'absolute', threshold: 0.9, minSamples: 20 },
+      m(50, 0.92),
+      m(0),
+      { verdict: 'Pass', limit: 0.9, reason: 'accuracy 92% within 90% (50 ground-truth rows)' },
+    ],
+    [
+      'accuracy below its min fails',
+      { metric: 'accuracy', mode: 'absolute', threshold: 0.9, minSamples: 20 },
+      m(50, 0.5),
+      m(0),
+      { verdict: 'Fail', reason: 'accuracy 50% below 90% (50 ground-truth rows)' },
+    ],
+    [
+      'accuracy more than the tolerance below stable fails',
+      { metric: 'accuracy', mode: 'relativeToStable', threshold: 0.02, minSamples: 20 },
+      m(50, 0.9),
+      m(400, 0.95),
+      {
+        verdict: 'Fail',
+        limit: 0.95 - 0.02,
+        reason: 'accuracy 90% below stable 95% − 2% = 93% (50 ground-truth rows)',
+      },
+    ],
+    [
+      'accuracy without enough ground truth says so',
+      { metric: 'accuracy', mode: 'absolute', threshold: 0.9, minSamples: 20 },
+      m(5, 1),
+      m(0),
+      {
+        verdict: 'NoData',
+        reason: 'accuracy: the canary has 5 of the 20 ground-truth rows needed for a verdict',
+      },
+    ],
+    [
+      'mean absolute error is lower-is-better',
+      { metric: 'meanAbsoluteError', mode: 'relativeToStable', threshold: 0.1, minSamples: 10 },
+      m(30, 0.45),
+      m(30, 0.3),
+      {
+        verdict: 'Fail',
+        reason: 'meanAbsoluteError 0.45 above stable 0.3 + 0.1 = 0.4 (30 ground-truth rows)',
+      },
+    ],
+    [
+      'agreement of mirrored requests below the threshold fails',
+      { metric: 'agreement', mode: 'absolute', threshold: 0.95, minSamples: 50 },
+      m(60, 0.5),
+      m(0),
+      { verdict: 'Fail', reason: 'agreement 50% below 95% (60 compared requests)' },
+    ],
   ];
 
   it.each(cases)('%s', (_name, check, canary, stable, expected) => {

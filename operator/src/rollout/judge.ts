@@ -3,16 +3,25 @@
  * version, with a minimum number of samples before any verdict. Pure; table-tested.
  */
 
-export type MetricName = 'errorRate' | 'latencyP99';
+export type MetricName = 'errorRate' | 'latencyP99' | 'accuracy' | 'meanAbsoluteError' | 'agreement';
+
+/**
+ * Metrics where more is better: the canary must reach at least the limit (the threshold, or stable's value minus
+ * it). accuracy: ground truth matched; agreement: mirrored requests answered as stable answered (shadow).
+ */
+export const higherIsBetter: ReadonlySet<MetricName> = new Set(['accuracy', 'agreement']);
 
 /** One check of the analysis, as the spec states it (defaults already applied). */
 export interface MetricCheck {
   metric: MetricName;
-  /** `absolute`: the canary's value must not exceed `threshold`; `relativeToStable`: not exceed stable's + `threshold`. */
+  /**
+   * `absolute`: the canary's value must not exceed `threshold` (reach it, for higherIsBetter metrics);
+   * `relativeToStable`: not exceed stable's + `threshold` (not fall below stable's − `threshold`).
+   */
   mode: 'absolute' | 'relativeToStable';
-  /** A fraction (0.01 = 1 %) for errorRate; milliseconds for latencyP99. */
+  /** A fraction (0.01 = 1 %) for errorRate, accuracy and agreement; milliseconds for latencyP99. */
   threshold: number;
-  /** Requests a revision must have served in the window before its value counts. */
+  /** Requests (ground-truth rows, compared requests) a revision must have in the window before its value counts. */
   minSamples: number;
 }
 
@@ -37,23 +46,41 @@ export interface Verdict {
   reason: string;
 }
 
-const unit = (m: MetricName, v: number): string =>
-  m === 'errorRate' ? `${(v * 100).toFixed(2).replace(/\.?0+$/, '')}%` : `${Math.round(v * 10) / 10}ms`;
+const unit = (m: MetricName, v: number): string => {
+  if (m === 'latencyP99') return `${Math.round(v * 10) / 10}ms`;
+  if (m === 'meanAbsoluteError') return `${Math.round(v * 1e4) / 1e4}`;
+  return `${(v * 100).toFixed(2).replace(/\.?0+$/, '')}%`;
+};
+
+/** "served 12 of the 20 requests" / "has 12 of the 20 ground-truth rows", for the reasons. */
+const fewer = (m: MetricName, n: number, needed: number): string =>
+  samplesOf(m) === 'requests'
+    ? `served ${n} of the ${needed} requests`
+    : `has ${n} of the ${needed} ${samplesOf(m)}`;
+
+/** What a metric's samples are, for the reasons. */
+const samplesOf = (m: MetricName): string =>
+  m === 'accuracy' || m === 'meanAbsoluteError'
+    ? 'ground-truth rows'
+    : m === 'agreement'
+      ? 'compared requests'
+      : 'requests';
 
 export function judge(check: MetricCheck, canary: Measurement, stable: Measurement): Verdict {
   const { metric, minSamples } = check;
+  const higher = higherIsBetter.has(metric);
   const base = { metric, samples: canary.samples, canary: canary.value, stable: stable.value };
   if (canary.samples < minSamples)
     return {
       ...base,
       verdict: 'NoData',
-      reason: `${metric}: the canary served ${canary.samples} of the ${minSamples} requests needed for a verdict`,
+      reason: `${metric}: the canary ${fewer(metric, canary.samples, minSamples)} needed for a verdict`,
     };
   if (canary.value === undefined)
     return {
       ...base,
       verdict: 'NoData',
-      reason: `${metric}: no value for the canary although it served ${canary.samples} requests`,
+      reason: `${metric}: no value for the canary although it ${samplesOf(metric) === 'requests' ? 'served' : 'has'} ${canary.samples} ${samplesOf(metric)}`,
     };
   let limit = check.threshold;
   if (check.mode === 'relativeToStable') {
@@ -61,26 +88,27 @@ export function judge(check: MetricCheck, canary: Measurement, stable: Measureme
       return {
         ...base,
         verdict: 'NoData',
-        reason: `${metric}: the stable version served ${stable.samples} of the ${minSamples} requests needed to compare with`,
+        reason: `${metric}: the stable version ${fewer(metric, stable.samples, minSamples)} needed to compare with`,
       };
     if (stable.value === undefined)
       return {
         ...base,
         verdict: 'NoData',
-        reason: `${metric}: no value for the stable version although it served ${stable.samples} requests`,
+        reason: `${metric}: no value for the stable version although it ${samplesOf(metric) === 'requests' ? 'served' : 'has'} ${stable.samples} ${samplesOf(metric)}`,
       };
-    limit = stable.value + check.threshold;
+    limit = higher ? stable.value - check.threshold : stable.value + check.threshold;
   }
   const against =
     check.mode === 'relativeToStable'
-      ? `stable ${unit(metric, stable.value!)} + ${unit(metric, check.threshold)} = ${unit(metric, limit)}`
+      ? `stable ${unit(metric, stable.value!)} ${higher ? '−' : '+'} ${unit(metric, check.threshold)} = ${unit(metric, limit)}`
       : unit(metric, limit);
-  const pass = canary.value <= limit;
+  const pass = higher ? canary.value >= limit : canary.value <= limit;
+  const side = pass ? 'within' : higher ? 'below' : 'above';
   return {
     ...base,
     limit,
     verdict: pass ? 'Pass' : 'Fail',
-    reason: `${metric} ${unit(metric, canary.value)} ${pass ? 'within' : 'above'} ${against} (${canary.samples} requests)`,
+    reason: `${metric} ${unit(metric, canary.value)} ${side} ${against} (${canary.samples} ${samplesOf(metric)})`,
   };
 }
 

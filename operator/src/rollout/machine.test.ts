@@ -3,6 +3,7 @@ import { withDefaults, type ModelDeploymentSpec } from '../api/v1alpha1/schema.j
 import type { RevisionHealth } from './health.js';
 import type { Verdict } from './judge.js';
 import {
+  checksDue,
   judgementDue,
   tick,
   type RevisionRef,
@@ -435,5 +436,65 @@ describe('judgementDue', () => {
     expect(judgementDue(sim.state, sim.plan, sim.now())).toBe(false);
     sim.advance(1);
     expect(judgementDue(sim.state, sim.plan, sim.now())).toBe(true);
+  });
+});
+
+describe('a shadow step (spec.rollout.shadow)', () => {
+  const agree = (value: number, samples = 60): Verdict => ({
+    metric: 'agreement',
+    verdict: value >= 0.95 ? 'Pass' : 'Fail',
+    canary: value,
+    limit: 0.95,
+    samples,
+    reason: `agreement ${value * 100}% ${value >= 0.95 ? 'within' : 'below'} 95% (${samples} compared requests)`,
+  });
+  const shadowSpec = {
+    rollout: {
+      strategy: 'Canary' as const,
+      steps: [{ setWeight: 50 }, { analysis: { duration: '10s' } }],
+      shadow: { duration: '30s', minSamples: 50, agreement: 0.95 },
+    },
+  };
+
+  it('comes first: mirrored traffic at weight 0, judged on agreement alone, then the live steps', () => {
+    const sim = servingV1(shadowSpec);
+    expect(sim.plan.steps.map((s) => s.kind)).toEqual(['shadow', 'setWeight', 'analysis']);
+    sim.health.r2 = available();
+    sim.tick(v2);
+    expect(sim.last.traffic).toMatchObject({ canaryWeight: 0, shadow: { ref: v2 } });
+    expect(sim.last.traffic.shadow!.tolerance).toEqual({ absolute: 0.000001, relative: 0.0001 });
+    expect(checksDue(sim.state, sim.plan)).toEqual([
+      { metric: 'agreement', mode: 'absolute', threshold: 0.95, minSamples: 50 },
+    ]);
+    expect(judgementDue(sim.state, sim.plan, sim.now())).toBe(true);
+    // Agreeing for the whole duration: on to the first live step, no more mirroring.
+    const results = sim.run(v2, 31_000, [agree(1)]);
+    expect(results.every((r) => r.traffic.canaryWeight === 0 || r.traffic.shadow === undefined)).toBe(true);
+    sim.tick(v2);
+    expect(sim.last.traffic.canaryWeight).toBe(50);
+    expect(sim.last.traffic.shadow).toBeUndefined();
+    expect(checksDue(sim.state, sim.plan)).toEqual(sim.plan.analysis.checks);
+  });
+
+  it('stops a candidate that disagrees before it takes any live traffic', () => {
+    const sim = servingV1(shadowSpec);
+    sim.health.r2 = available();
+    const results = sim.run(v2, 10_000, [agree(0.5)]);
+    expect(results.every((r) => r.traffic.canaryWeight === 0)).toBe(true);
+    expect(sim.state.rejected).toMatchObject({ revision: 'r2' });
+    expect(sim.state.rejected!.reason).toMatch(
+      /^shadow traffic: agreement 50% below 95%.*no user saw its answers/,
+    );
+    expect(sim.reasons()).toContain('ShadowFailed');
+    expect(sim.last.traffic).toEqual({ stable: v1, canary: undefined, canaryWeight: 0 });
+    expect(sim.last.phase).toBe('RolledBack');
+  });
+
+  it('waits for the duration even when agreement passes at once', () => {
+    const sim = servingV1(shadowSpec);
+    sim.health.r2 = available();
+    sim.run(v2, 20_000, [agree(1)]);
+    expect(sim.state.canary).toMatchObject({ step: 0, weight: 0 });
+    expect(sim.last.progress?.message).toMatch(/shadow 30s: mirrored traffic, agreement at least 95%/);
   });
 });

@@ -25,7 +25,7 @@ import type {
 } from '../api/v1alpha1/schema.js';
 import type { EventRecord } from '../kube/events.js';
 import type { RevisionHealth } from './health.js';
-import { overall, type Verdict } from './judge.js';
+import { overall, type MetricCheck, type Verdict } from './judge.js';
 import { weightBefore, type RolloutPlan, type Step } from './plan.js';
 
 export interface RevisionRef {
@@ -69,8 +69,16 @@ export type Role = 'stable' | 'canary' | 'incoming' | 'history' | 'rejected';
 
 export interface TickResult {
   state: RolloutState;
-  /** Traffic: the stable revision and, during a canary, the canary and its weight (0-100). */
-  traffic: { stable: RevisionRef; canary?: RevisionRef; canaryWeight: number };
+  /**
+   * Traffic: the stable revision and, during a canary, the canary and its weight (0-100); during a shadow step the
+   * canary (at weight 0) receives a mirrored copy of the requests, compared with the given tolerance.
+   */
+  traffic: {
+    stable: RevisionRef;
+    canary?: RevisionRef;
+    canaryWeight: number;
+    shadow?: { ref: RevisionRef; tolerance: { absolute: number; relative: number } };
+  };
   /** Revisions that should exist, by role; every other revision of the ModelDeployment goes. */
   revisions: { ref: RevisionRef; role: Role }[];
   phase?: Exclude<Phase, 'Pending' | 'Ready' | 'Degraded' | 'Failed'>;
@@ -87,14 +95,25 @@ const ref = (r: RevisionRef): RevisionRef => ({ revision: r.revision, version: r
 const describe = (r: RevisionRef) => `revision ${r.revision} (version ${r.version})`;
 const ms = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
 
-/** Whether the canary should be judged now: it takes traffic (or is in an analysis step) and an interval passed. */
+/** Steps that judge the canary even at weight 0: analysis, and shadow (on mirrored traffic). */
+const judgingStep = (step: Step | undefined): boolean => step?.kind === 'analysis' || step?.kind === 'shadow';
+
+/**
+ * Whether the canary should be judged now: it takes traffic (or is in an analysis or shadow step) and an interval
+ * passed.
+ */
 export function judgementDue(state: RolloutState, plan: RolloutPlan, now: Date): boolean {
   const c = state.canary;
   if (!c || c.stepStartedAt === undefined) return false;
-  const inAnalysis = plan.steps[c.step]?.kind === 'analysis';
-  if (c.weight === 0 && !inAnalysis) return false;
+  if (c.weight === 0 && !judgingStep(plan.steps[c.step])) return false;
   const last = ms(c.analysis.evaluatedAt);
   return last === undefined || now.getTime() - last >= plan.analysis.intervalMs;
+}
+
+/** What a due judgement checks: agreement alone in a shadow step (no live traffic yet), else the plan's checks. */
+export function checksDue(state: RolloutState, plan: RolloutPlan): MetricCheck[] {
+  const step = state.canary ? plan.steps[state.canary.step] : undefined;
+  return step?.kind === 'shadow' ? [step.check] : plan.analysis.checks;
 }
 
 export function tick(previous: RolloutState, t: Tick): TickResult {
@@ -255,6 +274,7 @@ function canary(s: RolloutState, t: Tick, target: RevisionRef, events: EventReco
     a.verdict = verdict;
     if (verdict === 'NoData') a.noDataSince ??= now;
     else a.noDataSince = undefined;
+    const shadow = plan.steps[c.step]?.kind === 'shadow';
     if (effective === 'Fail') {
       a.failures++;
       if (a.failures > plan.analysis.failureLimit) {
@@ -265,6 +285,9 @@ function canary(s: RolloutState, t: Tick, target: RevisionRef, events: EventReco
                 .filter((v) => v.verdict === 'Fail')
                 .map((v) => v.reason)
                 .join('; ');
+        // Judged on mirrored traffic, before any live weight: no user ever got its answers.
+        if (shadow)
+          return rollBack(s, t, `shadow traffic: ${why}; no user saw its answers`, events, 'ShadowFailed');
         return rollBack(s, t, `analysis failed: ${why}`, events);
       }
     } else if (effective === 'Pass') {
@@ -311,7 +334,7 @@ function canary(s: RolloutState, t: Tick, target: RevisionRef, events: EventReco
       advance(c, now);
       continue;
     }
-    // An analysis step: the whole duration, and at least one passing judgement within it.
+    // An analysis or shadow step: the whole duration, and at least one passing judgement within it.
     const left = started + step.ms - nowMs;
     const passed = (ms(c.analysis.passedAt) ?? -Infinity) >= started;
     if (left > 0 || !passed) {
@@ -522,6 +545,8 @@ function canaryResult(
     override?.message ??
     `canary ${describe(c)} at ${c.weight}%, step ${Math.min(c.step + 1, t.plan.steps.length)} of ${t.plan.steps.length} (${step ? stepName(step) : 'promoting'})${paused ? `, paused${c.pausedBy === 'user' ? ' by a user' : ''}: kubectl modelship promote to go on` : ''}; analysis ${c.analysis.verdict}${values ? ` (${values})` : ''}; ${describe(s.stable!)} takes the rest`;
   const r = result(s, t, events, { canaryWeight: c.weight, canary: c });
+  if (step?.kind === 'shadow' && c.stepStartedAt !== undefined)
+    r.traffic.shadow = { ref: ref(c), tolerance: step.tolerance };
   return {
     ...r,
     phase: paused ? 'Paused' : 'Progressing',
@@ -535,8 +560,7 @@ function canaryResult(
 }
 
 function nextJudgementMs(c: CanaryStatus, t: Tick): number | undefined {
-  const inAnalysis = t.plan.steps[c.step]?.kind === 'analysis';
-  if (c.weight === 0 && !inAnalysis) return undefined;
+  if (c.weight === 0 && !judgingStep(t.plan.steps[c.step])) return undefined;
   const last = ms(c.analysis.evaluatedAt);
   return last === undefined ? 0 : Math.max(0, last + t.plan.analysis.intervalMs - t.now.getTime());
 }
@@ -545,6 +569,8 @@ function stepName(step: Step): string {
   if (step.kind === 'setWeight') return `setWeight ${step.weight}`;
   if (step.kind === 'pause')
     return step.ms === undefined ? 'pause until promoted' : `pause ${step.ms / 1000}s`;
+  if (step.kind === 'shadow')
+    return `shadow ${step.ms / 1000}s: mirrored traffic, agreement at least ${step.check.threshold * 100}%`;
   return `analysis ${step.ms / 1000}s`;
 }
 

@@ -11,10 +11,16 @@ import {
   type ModelDeploymentSpec,
   type RolloutStep,
 } from '../api/v1alpha1/schema.js';
+import { Value } from '@sinclair/typebox/value';
+import { ShadowSpec } from '../api/v1alpha1/monitoring.js';
 import type { MetricCheck } from './judge.js';
 
 export type Step =
-  { kind: 'setWeight'; weight: number } | { kind: 'pause'; ms?: number } | { kind: 'analysis'; ms: number };
+  | { kind: 'setWeight'; weight: number }
+  | { kind: 'pause'; ms?: number }
+  | { kind: 'analysis'; ms: number }
+  /** Mirrored traffic at weight 0, judged on agreement alone (spec.rollout.shadow): always the first step. */
+  | { kind: 'shadow'; ms: number; check: MetricCheck; tolerance: { absolute: number; relative: number } };
 
 export interface AnalysisPlan {
   intervalMs: number;
@@ -50,8 +56,8 @@ export function analysisPlan(spec: AnalysisSpec | undefined): AnalysisPlan {
     windowMs: parseDuration(a.window),
     checks: a.metrics.map((m) => ({
       metric: m.name,
-      mode: m.max !== undefined ? 'absolute' : 'relativeToStable',
-      threshold: m.max ?? m.relativeToStable ?? 0,
+      mode: m.relativeToStable === undefined ? 'absolute' : 'relativeToStable',
+      threshold: m.max ?? m.min ?? m.relativeToStable ?? 0,
       minSamples: m.minSamples ?? a.minSamples,
     })),
     failureLimit: a.failureLimit,
@@ -60,11 +66,27 @@ export function analysisPlan(spec: AnalysisSpec | undefined): AnalysisPlan {
   };
 }
 
+/** The shadow step of spec.rollout.shadow, with its defaults. */
+export function shadowStep(shadow: ShadowSpec): Step {
+  const s = Value.Default(ShadowSpec, structuredClone(shadow)) as Required<ShadowSpec>;
+  const tolerance = Value.Default(ShadowSpec.properties.tolerance, structuredClone(s.tolerance ?? {})) as {
+    absolute: number;
+    relative: number;
+  };
+  return {
+    kind: 'shadow',
+    ms: parseDuration(s.duration),
+    check: { metric: 'agreement', mode: 'absolute', threshold: s.agreement, minSamples: s.minSamples },
+    tolerance,
+  };
+}
+
 export function rolloutPlan(spec: ModelDeploymentSpec): RolloutPlan {
   const r = rolloutWithDefaults(spec.rollout);
+  const steps = (r.steps ?? defaultCanarySteps).map(stepOf);
   return {
     strategy: r.strategy,
-    steps: r.strategy === 'Canary' ? (r.steps ?? defaultCanarySteps).map(stepOf) : [],
+    steps: r.strategy === 'Canary' ? (r.shadow ? [shadowStep(r.shadow), ...steps] : steps) : [],
     analysis: analysisPlan(spec.analysis),
     revisionHistoryLimit: r.revisionHistoryLimit,
     warmReplicas: r.warmReplicas,

@@ -57,7 +57,12 @@ export function routeTable(md: ModelDeployment, split: TrafficSplit): RouteTable
         revision: canary.revision,
       }))
     : [];
-  return { backends, matches };
+  const shadow = split.shadow && {
+    revision: split.shadow.ref.revision,
+    url: url(split.shadow.ref.revision),
+    tolerance: split.shadow.tolerance,
+  };
+  return shadow ? { backends, matches, shadow } : { backends, matches };
 }
 
 export function routerConfigMap(md: ModelDeployment, split: TrafficSplit): V1ConfigMap {

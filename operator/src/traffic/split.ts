@@ -14,6 +14,8 @@ export interface TrafficSplit {
   canaryWeight: number;
   /** Requests carrying one of these headers go to the canary whatever the weight (only while there is one). */
   matches: HeaderRoute[];
+  /** A revision that gets a mirrored copy of the requests, its answers compared and dropped (Router only). */
+  shadow?: { ref: RevisionRef; tolerance: { absolute: number; relative: number } };
 }
 
 /** The split as (revision, weight) pairs, stable first, without zero-weight entries except the stable one. */

@@ -1,0 +1,72 @@
+/**
+ * Reading input drift: the serving pods of the stable revision are scraped for their drift series (never more often
+ * than spec.monitoring.drift.interval per ModelDeployment), and monitoring/drift.ts decides what it means. The
+ * reading goes straight to the pods, also when the canary analysis reads a Prometheus: each pod's window is
+ * complete in itself, so there is nothing to aggregate over time.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { labelKeys } from '../desired/names.js';
+import { ports } from '../desired/pod.js';
+import type { Clock } from '../kube/clock.js';
+import { parseExposition } from '../metrics/exposition.js';
+import { fetchText, type FetchText } from '../metrics/scraper.js';
+import { combine, podDrift, type PodDrift } from '../monitoring/drift.js';
+
+const scrapeTimeoutMs = 2000;
+
+export class DriftWatch {
+  private readonly lastRead = new Map<string, number>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly fetch: FetchText = fetchText,
+  ) {}
+
+  /**
+   * The drift of `revision`'s ready pods, or undefined when it was read less than `intervalMs` ago (the status
+   * keeps the last reading) or no pod answered.
+   */
+  async read(
+    key: string,
+    pods: V1Pod[],
+    revision: string,
+    intervalMs: number,
+  ): Promise<PodDrift | undefined> {
+    const now = this.clock.now();
+    const last = this.lastRead.get(key);
+    if (last !== undefined && now - last < intervalMs) return undefined;
+    this.lastRead.set(key, now);
+    const targets = pods.filter(
+      (p) =>
+        p.metadata?.labels?.[labelKeys.revision] === revision &&
+        p.status?.podIP &&
+        !p.metadata?.deletionTimestamp &&
+        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    const readings = await Promise.all(
+      targets.map(async (p) => {
+        try {
+          const text = await this.fetch(
+            `http://${p.status!.podIP}:${ports.metrics}/metrics`,
+            scrapeTimeoutMs,
+          );
+          return podDrift(parseExposition(text));
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    const answered = readings.filter((r): r is PodDrift => r !== undefined);
+    return answered.length ? combine(answered) : undefined;
+  }
+
+  /** When the next reading is due, ms from now. */
+  dueInMs(key: string, intervalMs: number): number {
+    const last = this.lastRead.get(key);
+    return last === undefined ? 0 : Math.max(0, last + intervalMs - this.clock.now());
+  }
+
+  forget(key: string): void {
+    this.lastRead.delete(key);
+  }
+}
