@@ -72,24 +72,23 @@ export function baselineUri(md: ModelDeployment): string | undefined {
   return drift.baseline ?? md.spec.model.storageUri.replace(/[^/]*$/, 'baseline.json');
 }
 
-const monitoringEnvNames = [
-  serverEnv.BASELINE_URI,
-  serverEnv.DRIFT_WINDOW_MS,
-  serverEnv.FEEDBACK_OUTPUT,
-  serverEnv.FEEDBACK_STORE_SIZE,
-  serverEnv.FEEDBACK_MAX_AGE_MS,
-  serverEnv.FEEDBACK_WINDOW_MS,
-  serverEnv.PAYLOAD_LOG,
-  serverEnv.PAYLOAD_LOG_URL,
-  serverEnv.PAYLOAD_LOG_SAMPLE,
-  serverEnv.PAYLOAD_LOG_REDACT,
-  serverEnv.PAYLOAD_LOG_MAX_BYTES,
-] as const;
+type MonitoringEnvName =
+  | typeof serverEnv.BASELINE_URI
+  | typeof serverEnv.DRIFT_WINDOW_MS
+  | typeof serverEnv.FEEDBACK_OUTPUT
+  | typeof serverEnv.FEEDBACK_STORE_SIZE
+  | typeof serverEnv.FEEDBACK_MAX_AGE_MS
+  | typeof serverEnv.FEEDBACK_WINDOW_MS
+  | typeof serverEnv.PAYLOAD_LOG
+  | typeof serverEnv.PAYLOAD_LOG_URL
+  | typeof serverEnv.PAYLOAD_LOG_SAMPLE
+  | typeof serverEnv.PAYLOAD_LOG_REDACT
+  | typeof serverEnv.PAYLOAD_LOG_MAX_BYTES;
 
 /** spec.monitoring and spec.logging as the serving runtime's variables; unset when they are not set. */
 function monitoringEnvironment(
   md: ModelDeployment,
-): Record<(typeof monitoringEnvNames)[number], string | number | undefined> {
+): Record<MonitoringEnvName, string | number | undefined> {
   const { drift, feedback } = md.spec.monitoring ?? {};
   const payloads = md.spec.logging?.payloads;
   const ms = (d: string | undefined) => (d === undefined ? undefined : parseDuration(d));
