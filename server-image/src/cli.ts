@@ -10,7 +10,7 @@
 import { buildProgram } from './config.js';
 import { runInspect } from './inspect/command.js';
 import { runBaselineCommand } from './monitoring/drift/command.js';
-import { createLogging } from './logger.js';
+import { createLogging, stdoutLines } from './logger.js';
 import { startServer } from './main.js';
 import { startRouter } from './router/main.js';
 
@@ -19,8 +19,10 @@ const FORCED_EXIT_MS = 5_000;
 
 const program = buildProgram(
   async (config) => {
-    const { logger, access } = createLogging(config.logLevel, { model: config.modelName });
-    const server = await startServer(config, { logger, accessLog: access });
+    // One writer for the logs and the payload log's lines, so they never interleave mid-line.
+    const stdout = stdoutLines();
+    const { logger, access } = createLogging(config.logLevel, { model: config.modelName }, stdout);
+    const server = await startServer(config, { logger, accessLog: access, stdout });
     let signalled = false;
     const stop = (signal: string, code: number) => {
       signalled = true;

@@ -8,6 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
 import * as ENV from './env.js';
+import {
+  FEEDBACK_DEFAULTS,
+  PAYLOAD_LOG_DEFAULTS,
+  PAYLOAD_LOG_MODES,
+  type PayloadLogMode,
+} from './monitoring/defaults.js';
 import type { RouterConfig } from './router/main.js';
 
 export interface ServerConfig {
@@ -39,6 +45,22 @@ export interface ServerConfig {
   /** The drift baseline; undefined: drift monitoring off. */
   baselineUri?: string;
   driftWindowMs: number;
+  // Monitoring (src/monitoring/). Optional: absent means the default in monitoring/defaults.ts.
+  /** Predictions kept for ground-truth feedback; 0 = feedback off. */
+  feedbackStoreSize?: number;
+  feedbackMaxAgeMs?: number;
+  /** The output holding the prediction; absent = the model's first. */
+  feedbackOutput?: string;
+  feedbackWindowMs?: number;
+  payloadLog?: PayloadLogMode;
+  /** The collector, for payloadLog 'http'. */
+  payloadLogUrl?: string;
+  payloadLogSample?: number;
+  payloadLogRedact?: string[];
+  payloadLogMaxBytes?: number;
+  payloadLogQueueSize?: number;
+  payloadLogBatchSize?: number;
+  payloadLogFlushMs?: number;
 }
 
 /** `modelship-server inspect`: serve's settings for fetching and opening the model, and its own. */
@@ -96,6 +118,33 @@ const sha256 = (value: string): string => {
 };
 
 const port = int(0, 'a port number 0-65535', 65535);
+
+const fraction = (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError(`must be a number from 0 to 1, got '${value}'`);
+  return n;
+};
+
+const httpUrl = (value: string): string | undefined => {
+  if (value === '') return undefined; // a template that always sets the variable
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`must be an http:// or https:// URL, got '${value}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError(`must be an http:// or https:// URL, got '${url.protocol}'`);
+  return value;
+};
+
+/** Comma-separated names, empty ones ignored ('' = none: a template that always sets the variable). */
+const someNames = (value: string): string[] =>
+  value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
 
 /** Shared by `serve` and `route`: both are behind a Service whose endpoints change under long-lived clients. */
 const maxRequestsPerConnection = (o: (flags: string, description: string, env: string) => Option): Option =>
@@ -213,6 +262,81 @@ function serveOptions(): Option[] {
     o('--drift-window-ms <ms>', 'the sliding window input drift is measured over', ENV.DRIFT_WINDOW_MS)
       .default(3_600_000)
       .argParser(int(1000, 'an integer >= 1000')),
+    ...monitoringOptions(o),
+  ];
+}
+
+/** serve's monitoring flags: ground-truth feedback and payload (audit) logs (src/monitoring/). */
+function monitoringOptions(o: (flags: string, description: string, env: string) => Option): Option[] {
+  return [
+    o(
+      '--feedback-store-size <predictions>',
+      'predictions kept for ground-truth feedback (POST .../feedback), oldest dropped first; 0 = feedback off',
+      ENV.FEEDBACK_STORE_SIZE,
+    )
+      .default(FEEDBACK_DEFAULTS.storeSize)
+      .argParser(int(0)),
+    o('--feedback-max-age-ms <ms>', 'oldest prediction kept for feedback', ENV.FEEDBACK_MAX_AGE_MS)
+      .default(FEEDBACK_DEFAULTS.maxAgeMs)
+      .argParser(int(1)),
+    o(
+      '--feedback-output <name>',
+      "the output holding the prediction (default: the model's first)",
+      ENV.FEEDBACK_OUTPUT,
+    ).argParser((v: string) => (v === '' ? undefined : v)),
+    o(
+      '--feedback-window-ms <ms>',
+      'sliding window of the feedback accuracy, MAE and RMSE gauges',
+      ENV.FEEDBACK_WINDOW_MS,
+    )
+      .default(FEEDBACK_DEFAULTS.windowMs)
+      .argParser(int(1)),
+    o('--payload-log <sink>', 'log inputs and outputs for audits: none, stdout or http', ENV.PAYLOAD_LOG)
+      .default(PAYLOAD_LOG_DEFAULTS.mode)
+      .choices(PAYLOAD_LOG_MODES),
+    o(
+      '--payload-log-url <url>',
+      'the collector CloudEvents batches are POSTed to (required with --payload-log http)',
+      ENV.PAYLOAD_LOG_URL,
+    ).argParser(httpUrl),
+    o('--payload-log-sample <fraction>', 'fraction of requests logged, 0 to 1', ENV.PAYLOAD_LOG_SAMPLE)
+      .default(PAYLOAD_LOG_DEFAULTS.sample)
+      .argParser(fraction),
+    o(
+      '--payload-log-redact <names>',
+      'comma-separated input/output names logged as a sha256 of their data instead',
+      ENV.PAYLOAD_LOG_REDACT,
+    )
+      .default([])
+      .argParser(someNames),
+    o(
+      '--payload-log-max-bytes <bytes>',
+      "longest payload record; a longer one keeps its metadata, not the tensors' data",
+      ENV.PAYLOAD_LOG_MAX_BYTES,
+    )
+      .default(PAYLOAD_LOG_DEFAULTS.maxBytes)
+      .argParser(int(1)),
+    o(
+      '--payload-log-queue-size <records>',
+      'records waiting for the collector; beyond it the newest are dropped and counted',
+      ENV.PAYLOAD_LOG_QUEUE_SIZE,
+    )
+      .default(PAYLOAD_LOG_DEFAULTS.queueSize)
+      .argParser(int(1)),
+    o(
+      '--payload-log-batch-size <records>',
+      'most records per POST to the collector',
+      ENV.PAYLOAD_LOG_BATCH_SIZE,
+    )
+      .default(PAYLOAD_LOG_DEFAULTS.batchSize)
+      .argParser(int(1)),
+    o(
+      '--payload-log-flush-ms <ms>',
+      'longest a record waits for a fuller batch to the collector',
+      ENV.PAYLOAD_LOG_FLUSH_MS,
+    )
+      .default(PAYLOAD_LOG_DEFAULTS.flushMs)
+      .argParser(int(0)),
   ];
 }
 
@@ -405,6 +529,11 @@ export function buildProgram(
 function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
   if (typeof opts.modelUri !== 'string' || opts.modelUri === '')
     cmd.error(`error: --model-uri (or ${ENV.MODEL_URI}) is required`, { exitCode: 2 });
+  if (opts.payloadLog === 'http' && !opts.payloadLogUrl)
+    cmd.error(
+      `error: --payload-log http needs the collector's URL: --payload-log-url (or ${ENV.PAYLOAD_LOG_URL})`,
+      { exitCode: 2 },
+    );
   // An empty MODELSHIP_BASELINE_URI (a template that always sets it) means no drift monitoring.
   const { baselineUri, ...rest } = opts;
   return { ...(rest as unknown as ServerConfig), baselineUri: (baselineUri as string) || undefined };

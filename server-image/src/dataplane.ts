@@ -52,6 +52,11 @@ export class DataPlane {
       throw new InferenceError('unavailable', notReadyMessage(entry), 'not_ready', 5);
   }
 
+  /** Throws 404 for an unknown model or version, whatever its state (for endpoints that need no loaded model). */
+  checkModel(name: string, version?: string): void {
+    this.registry.lookup(name, version);
+  }
+
   modelMetadata(name: string, version?: string): object {
     // Metadata needs a loaded model; before that the 503 says why there is none.
     const { entry, signature } = this.registry.serving(name, version);
@@ -113,13 +118,11 @@ export class DataPlane {
       return Promise.reject(err);
     }
     const { entry } = model;
-    return model.runner
-      .infer(request)
-      .then((result) => ({
-        ...encodeInferResponse(entry.name, entry.version, request.id, result, request.outputs),
-        request,
-        result,
-      }));
+    return model.runner.infer(request).then((result) => ({
+      ...encodeInferResponse(entry.name, entry.version, request.id, result, request.outputs),
+      request,
+      result,
+    }));
   }
 
   /** The served version of a model name, for the monitors' records; undefined for a name not served here. */

@@ -72,24 +72,33 @@ export const BASELINE_URI = 'MODELSHIP_BASELINE_URI';
 /** The sliding window drift is measured over, ms (--drift-window-ms). @default 3600000 (one hour) */
 export const DRIFT_WINDOW_MS = 'MODELSHIP_DRIFT_WINDOW_MS';
 
-/** The output holding the prediction that ground truth is joined to (--feedback-output). @default the first output */
-export const FEEDBACK_OUTPUT = 'MODELSHIP_FEEDBACK_OUTPUT';
-/** Predictions kept for ground truth to join (--feedback-store-size). @default 10000 */
+/**
+ * Ground-truth feedback (`POST /v2/models/{name}/feedback`): predictions kept for their feedback, the oldest
+ * dropped beyond it; 0 turns feedback off (the endpoint answers 404) (--feedback-store-size). @default 10000
+ */
 export const FEEDBACK_STORE_SIZE = 'MODELSHIP_FEEDBACK_STORE_SIZE';
-/** How long a prediction waits for its ground truth, ms (--feedback-max-age-ms). @default 3600000 */
+/** Feedback: the oldest prediction kept, ms (--feedback-max-age-ms). @default 3600000 */
 export const FEEDBACK_MAX_AGE_MS = 'MODELSHIP_FEEDBACK_MAX_AGE_MS';
-/** Span of the accuracy gauges' sliding window, ms (--feedback-window-ms). @default 3600000 */
+/** Feedback: the output holding the prediction that ground truth is joined to; unset or '' = the model's first output (--feedback-output). */
+export const FEEDBACK_OUTPUT = 'MODELSHIP_FEEDBACK_OUTPUT';
+/** Feedback: the sliding window of the accuracy, MAE and RMSE gauges, ms (--feedback-window-ms). @default 3600000 */
 export const FEEDBACK_WINDOW_MS = 'MODELSHIP_FEEDBACK_WINDOW_MS';
-/** Payload log sink: none, stdout or http (--payload-log). @default 'none' */
+/** Payload (audit) logs: `none`, `stdout` or `http` (--payload-log). @default 'none' */
 export const PAYLOAD_LOG = 'MODELSHIP_PAYLOAD_LOG';
-/** The collector of the http payload log sink (--payload-log-url). */
+/** Payload logs: the collector's URL for `http`, required then (--payload-log-url). */
 export const PAYLOAD_LOG_URL = 'MODELSHIP_PAYLOAD_LOG_URL';
-/** Fraction of requests logged, 0-1 (--payload-log-sample). @default 1 */
+/** Payload logs: fraction of requests logged, 0..1 (--payload-log-sample). @default 1 */
 export const PAYLOAD_LOG_SAMPLE = 'MODELSHIP_PAYLOAD_LOG_SAMPLE';
-/** Comma-separated input/output names replaced by a hash in payload logs (--payload-log-redact). */
+/** Payload logs: comma-separated input/output names logged as a sha256 of their data (--payload-log-redact). @default '' */
 export const PAYLOAD_LOG_REDACT = 'MODELSHIP_PAYLOAD_LOG_REDACT';
-/** Largest payload log record in bytes (--payload-log-max-bytes). @default 65536 */
+/** Payload logs: longest record in bytes; beyond it the tensors' data is left out (--payload-log-max-bytes). @default 65536 */
 export const PAYLOAD_LOG_MAX_BYTES = 'MODELSHIP_PAYLOAD_LOG_MAX_BYTES';
+/** Payload logs: records waiting for the collector; beyond it the newest are dropped (--payload-log-queue-size). @default 1000 */
+export const PAYLOAD_LOG_QUEUE_SIZE = 'MODELSHIP_PAYLOAD_LOG_QUEUE_SIZE';
+/** Payload logs: most records per POST to the collector (--payload-log-batch-size). @default 100 */
+export const PAYLOAD_LOG_BATCH_SIZE = 'MODELSHIP_PAYLOAD_LOG_BATCH_SIZE';
+/** Payload logs: longest a record waits for a fuller batch, ms (--payload-log-flush-ms). @default 1000 */
+export const PAYLOAD_LOG_FLUSH_MS = 'MODELSHIP_PAYLOAD_LOG_FLUSH_MS';
 
 /** The router (`modelship-server route`): the ConfigMap holding its route table (--configmap). */
 export const ROUTER_CONFIGMAP = 'MODELSHIP_ROUTER_CONFIGMAP';
@@ -144,6 +153,18 @@ export const ALL_ENV_VARS = [
   REVISION,
   BASELINE_URI,
   DRIFT_WINDOW_MS,
+  FEEDBACK_STORE_SIZE,
+  FEEDBACK_MAX_AGE_MS,
+  FEEDBACK_OUTPUT,
+  FEEDBACK_WINDOW_MS,
+  PAYLOAD_LOG,
+  PAYLOAD_LOG_URL,
+  PAYLOAD_LOG_SAMPLE,
+  PAYLOAD_LOG_REDACT,
+  PAYLOAD_LOG_MAX_BYTES,
+  PAYLOAD_LOG_QUEUE_SIZE,
+  PAYLOAD_LOG_BATCH_SIZE,
+  PAYLOAD_LOG_FLUSH_MS,
   ROUTER_CONFIGMAP,
   ROUTER_NAMESPACE,
   ...INSPECT_ONLY_ENV_VARS,

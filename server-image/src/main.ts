@@ -15,11 +15,15 @@ import { DataPlane } from './dataplane.js';
 import { whenQuiet, type Activity } from './drain.js';
 import { createInferenceApp } from './http/app.js';
 import { createMetricsServer } from './http/metrics-server.js';
-import { accessLogVia, createLogging, type AccessLog } from './logger.js';
+import { accessLogVia, createLogging, stdoutLines, type AccessLog, type LineWriter } from './logger.js';
 import { ServingMetrics } from './metrics.js';
 import type { DriftMonitor } from './monitoring/drift/monitor.js';
 import { startDriftMonitor } from './monitoring/drift/setup.js';
+import { FEEDBACK_DEFAULTS, PAYLOAD_LOG_DEFAULTS } from './monitoring/defaults.js';
+import { FeedbackMonitor } from './monitoring/feedback.js';
 import { observeAll, type InferenceObserver } from './monitoring/observer.js';
+import type { HttpSinkOptions } from './monitoring/payload-http.js';
+import { createPayloadLog } from './monitoring/payload-log.js';
 import { ModelLifecycle } from './repository/lifecycle.js';
 import { loadModel } from './repository/loader.js';
 import type { OnnxModel } from './repository/model.js';
@@ -54,11 +58,20 @@ export interface ServerDeps {
   accessLog?: AccessLog;
   /** Batching deadlines, load retries and the drain's quiet period; tests pass a fake one. */
   clock?: Clock;
+  /** stdout's line writer, shared by the logs and the payload log's lines (else one of its own on stdout). */
+  stdout?: LineWriter;
+  /** Which requests the payload log samples: uniform in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** The payload log collector's timeout and backoff (tests shorten them). */
+  payloadHttp?: Partial<Pick<HttpSinkOptions, 'timeoutMs' | 'backoffMs' | 'maxBackoffMs'>>;
 }
 
 /** Starts the server. Tests inject a winston logger and read its lines, and may drive a fake clock. */
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
-  const logging = deps.logger ? undefined : createLogging(config.logLevel, { model: config.modelName });
+  const lines = deps.stdout ?? (deps.logger ? undefined : stdoutLines());
+  const logging = deps.logger
+    ? undefined
+    : createLogging(config.logLevel, { model: config.modelName }, lines);
   const log = deps.logger ?? logging!.logger;
   const access = deps.accessLog ?? logging?.access ?? accessLogVia(log);
   const clock = deps.clock ?? realClock;
@@ -90,6 +103,49 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     proceed: () => lifecycle.state.phase === 'loading' || lifecycle.state.phase === 'ready',
   });
   if (drift) monitors.push(drift);
+  const servingNow = (): Serving | undefined => {
+    const state = lifecycle.state;
+    return state.phase === 'ready' || state.phase === 'draining' ? state.serving : undefined;
+  };
+  const feedbackStoreSize = config.feedbackStoreSize ?? FEEDBACK_DEFAULTS.storeSize;
+  const feedback =
+    feedbackStoreSize > 0
+      ? new FeedbackMonitor({
+          ...labels,
+          maxEntries: feedbackStoreSize,
+          maxAgeMs: config.feedbackMaxAgeMs ?? FEEDBACK_DEFAULTS.maxAgeMs,
+          windowMs: config.feedbackWindowMs ?? FEEDBACK_DEFAULTS.windowMs,
+          output: config.feedbackOutput,
+          firstOutput: () => servingNow()?.signature.outputs[0]?.name,
+          clock,
+          registry: metrics.registry,
+          logger: log,
+        })
+      : undefined;
+  if (feedback) monitors.push(feedback);
+  // Throws for an http log without a URL: the server does not start.
+  const payloadLog = createPayloadLog(
+    {
+      mode: config.payloadLog ?? PAYLOAD_LOG_DEFAULTS.mode,
+      url: config.payloadLogUrl,
+      sample: config.payloadLogSample ?? PAYLOAD_LOG_DEFAULTS.sample,
+      redact: config.payloadLogRedact ?? [],
+      maxBytes: config.payloadLogMaxBytes ?? PAYLOAD_LOG_DEFAULTS.maxBytes,
+      queueSize: config.payloadLogQueueSize ?? PAYLOAD_LOG_DEFAULTS.queueSize,
+      batchSize: config.payloadLogBatchSize ?? PAYLOAD_LOG_DEFAULTS.batchSize,
+      flushMs: config.payloadLogFlushMs ?? PAYLOAD_LOG_DEFAULTS.flushMs,
+      revision: config.revision,
+    },
+    {
+      registry: metrics.registry,
+      logger: log,
+      clock,
+      random: deps.random ?? Math.random,
+      stdout: () => lines ?? stdoutLines(),
+      http: deps.payloadHttp,
+    },
+  );
+  if (payloadLog) monitors.push(payloadLog);
   const app = createInferenceApp(dataplane, {
     maxRequestBytes: config.maxRequestBytes,
     logger: log,
@@ -97,6 +153,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     isDraining: () => lifecycle.state.phase === 'draining' || lifecycle.state.phase === 'stopped',
     clock,
     observer: observeAll(monitors, (err) => log.error('a monitor failed', { error: String(err) })),
+    feedback: feedback && ((body) => feedback.feedback(body)),
   });
 
   const server = createServer(app.handle);
@@ -133,7 +190,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         intraOpThreads: config.intraOpThreads,
         interOpThreads: config.interOpThreads,
         // Observers read the inputs after the answer: onnxruntime's worker must not take them.
-        keepInputs: monitors.length > 0,
+        keepInputs: monitors.some((m) => m.readsInputs !== false),
       },
       batching: {
         maxBatchSize: config.maxBatchSize,
@@ -150,6 +207,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const loaded = model.then((m) => {
     served = m;
     signatureKnown(m?.signature);
+    const outputs = servingNow()?.signature.outputs.map((o) => o.name);
+    if (
+      feedback &&
+      config.feedbackOutput !== undefined &&
+      outputs &&
+      !outputs.includes(config.feedbackOutput)
+    )
+      log.warn('the feedback output is not an output of the model: no prediction will be kept for feedback', {
+        feedbackOutput: config.feedbackOutput,
+        outputs,
+      });
     return m !== undefined;
   });
   // A dead onnxruntime worker cannot come back: not ready, and the caller (cli.ts) exits so Kubernetes restarts.
@@ -192,7 +260,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       // A load still in progress is not awaited (a download may take minutes); the process exits after this, and
       // a model that loads after all is closed by the loader (the lifecycle no longer takes it).
-      await served?.close();
+      // The payload log delivers what it still holds (bounded), while the model closes.
+      await Promise.all([served?.close(), payloadLog?.close(PAYLOAD_LOG_DEFAULTS.closeMs)]);
       lifecycle.dispatch({ type: 'drained' });
       log.info('stopped', { drained: clean });
     })());

@@ -29,6 +29,8 @@ export interface AppOptions {
   clock: Clock;
   /** Told of every inference request once it is answered (drift, feedback, payload logs); none by default. */
   observer?: InferenceObserver;
+  /** Answers `POST .../feedback` bodies (monitoring/feedback.ts); absent: feedback is off and the endpoint 404s. */
+  feedback?: (body: Uint8Array) => { status: number; body: unknown };
 }
 
 interface Reply {
@@ -78,6 +80,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
   // Inference first: it is nearly all of the traffic, and routes are tried in order.
   const routes: Route[] = [
     { method: 'POST', pattern: new RegExp(`^${MODEL}/infer$`), handle: (ctx) => infer(ctx) },
+    { method: 'POST', pattern: new RegExp(`^${MODEL}/feedback$`), handle: (ctx) => feedback(ctx) },
     { method: 'GET', pattern: /^\/v2\/health\/live$/, handle: () => json(200, { live: true }) },
     {
       method: 'GET',
@@ -161,6 +164,25 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
             outputs: e.result.outputs,
           });
         }, fail);
+      });
+    });
+  }
+
+  /** Ground truth for earlier predictions: the body goes to the feedback monitor, which answers it. */
+  function feedback({ req, params: [m, v] }: Context): Promise<Reply> {
+    dp.checkModel(m!, v);
+    const answer = opts.feedback;
+    if (!answer)
+      throw notFound('feedback is off on this server (--feedback-store-size is 0): no predictions are kept');
+    return new Promise<Reply>((resolve, reject) => {
+      readBody(req, opts.maxRequestBytes, (err, body) => {
+        if (err) return reject(err);
+        try {
+          const r = answer(body!);
+          resolve(json(r.status, r.body));
+        } catch (e) {
+          reject(e);
+        }
       });
     });
   }

@@ -31,6 +31,12 @@ export interface InferenceRecord {
 
 export interface InferenceObserver {
   observe(record: InferenceRecord): void;
+  /**
+   * False for an observer that never reads `inputs` (ground-truth feedback reads the outputs only): when no
+   * observer reads them, the inputs need not be kept readable after the run (main.ts: keepInputs), saving a copy
+   * per request. Absent means true.
+   */
+  readonly readsInputs?: boolean;
 }
 
 /** Several observers as one; an observer that throws is reported to onError and never reaches the request. */
