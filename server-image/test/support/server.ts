@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import type { ServerConfig } from '../../src/config.js';
-import { DRAIN_QUIET_MS, startServer, type RunningServer } from '../../src/main.js';
+import { DRAIN_QUIET_MS, startServer, type RunningServer, type ServerDeps } from '../../src/main.js';
 import type { FakeClock } from '../../src/testing/fake-clock.js';
 import { http } from './client.js';
 
@@ -30,6 +30,8 @@ export interface TestServerOptions {
   waitReady?: boolean;
   /** Run on this clock instead of the real one. */
   clock?: FakeClock;
+  /** More of startServer's dependencies (the payload log's stdout writer, its random numbers, ...). */
+  deps?: Omit<ServerDeps, 'logger' | 'clock'>;
 }
 
 /** A ServerConfig with the runtime's defaults, loopback, OS-chosen ports and fast retries. */
@@ -84,12 +86,16 @@ export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
   options: TestServerOptions | boolean = true,
 ): Promise<TestServer> {
-  const { waitReady = true, clock } = typeof options === 'boolean' ? { waitReady: options } : options;
+  const { waitReady = true, clock, deps } = typeof options === 'boolean' ? { waitReady: options } : options;
   const dir = await mkdtemp(join(tmpdir(), 'modelship-server-test-'));
   const modelPath = join(dir, 'model.onnx');
   if (model) await writeFile(modelPath, model);
   const { logger, logs } = captureLogger();
-  const server = await startServer(testConfig({ modelUri: modelPath, ...overrides }), { logger, clock });
+  const server = await startServer(testConfig({ modelUri: modelPath, ...overrides }), {
+    ...deps,
+    logger,
+    clock,
+  });
   const stop = async () => {
     const stopped = server.shutdown();
     if (clock) await advanceUntil(clock, stopped, DRAIN_QUIET_MS);
