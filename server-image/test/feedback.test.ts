@@ -5,12 +5,15 @@
  * Ground-truth feedback against real servers and real models: the prediction each answered request made is kept,
  * POST .../feedback joins labels to it, and the counters and window gauges say how right the model was.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { buildModel, irisModel } from '../../test/fixtures/onnx/models.js';
 import { FakeClock } from '../src/testing/fake-clock.js';
 import { http, postJson, type Json } from './support/client.js';
 import { scrape } from './support/scrape.js';
 import { startTestServer, type TestServer } from './support/server.js';
+
+// Each test starts a real server (an onnxruntime session) on a busy machine: seconds, not milliseconds.
+jest.setTimeout(60_000);
 
 const L = 'model="iris",version="1",revision="test-rev"';
 
