@@ -88,6 +88,44 @@ describe('serve: input drift settings', () => {
   });
 });
 
+describe('serve: feedback and payload log settings', () => {
+  it('has the documented defaults: feedback on, payload log off', async () => {
+    expect(await parse(['--model-uri', '/m.onnx'])).toMatchObject({
+      feedbackStoreSize: 10_000,
+      feedbackMaxAgeMs: 3_600_000,
+      feedbackOutput: undefined,
+      feedbackWindowMs: 3_600_000,
+      payloadLog: 'none',
+      payloadLogUrl: undefined,
+      payloadLogSample: 1,
+      payloadLogRedact: [],
+      payloadLogMaxBytes: 65_536,
+      payloadLogQueueSize: 1000,
+      payloadLogBatchSize: 100,
+      payloadLogFlushMs: 1000,
+    });
+  });
+
+  it('reads them from variables (empty ones meaning unset)', async () => {
+    Object.assign(process.env, {
+      [ENV.FEEDBACK_STORE_SIZE]: '0',
+      [ENV.FEEDBACK_OUTPUT]: '',
+      [ENV.PAYLOAD_LOG]: 'http',
+      [ENV.PAYLOAD_LOG_URL]: 'https://collector.example/events',
+      [ENV.PAYLOAD_LOG_SAMPLE]: '0.25',
+      [ENV.PAYLOAD_LOG_REDACT]: 'features, label,',
+    });
+    expect(await parse(['--model-uri', '/m.onnx'])).toMatchObject({
+      feedbackStoreSize: 0,
+      feedbackOutput: undefined,
+      payloadLog: 'http',
+      payloadLogUrl: 'https://collector.example/events',
+      payloadLogSample: 0.25,
+      payloadLogRedact: ['features', 'label'],
+    });
+  });
+});
+
 async function parseInspect(args: string[]): Promise<InspectConfig> {
   let config: InspectConfig | undefined;
   await buildProgram(

@@ -283,7 +283,7 @@ function monitoringOptions(o: (flags: string, description: string, env: string) 
       '--feedback-output <name>',
       "the output holding the prediction (default: the model's first)",
       ENV.FEEDBACK_OUTPUT,
-    ).argParser((v: string) => (v === '' ? undefined : v)),
+    ),
     o(
       '--feedback-window-ms <ms>',
       'sliding window of the feedback accuracy, MAE and RMSE gauges',
@@ -535,6 +535,12 @@ function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
       { exitCode: 2 },
     );
   // An empty MODELSHIP_BASELINE_URI (a template that always sets it) means no drift monitoring.
-  const { baselineUri, ...rest } = opts;
-  return { ...(rest as unknown as ServerConfig), baselineUri: (baselineUri as string) || undefined };
+  // Likewise an empty --feedback-output (the first output) and --payload-log-url (none).
+  const { baselineUri, feedbackOutput, payloadLogUrl, ...rest } = opts;
+  return {
+    ...(rest as unknown as ServerConfig),
+    baselineUri: (baselineUri as string) || undefined,
+    feedbackOutput: (feedbackOutput as string) || undefined,
+    payloadLogUrl: (payloadLogUrl as string) || undefined,
+  };
 }

@@ -75,7 +75,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const log = deps.logger ?? logging!.logger;
   const access = deps.accessLog ?? logging?.access ?? accessLogVia(log);
   const clock = deps.clock ?? realClock;
-  log.info('starting', { config: { ...config, modelUri: redact(config.modelUri) } });
+  log.info('starting', {
+    config: {
+      ...config,
+      modelUri: redact(config.modelUri),
+      ...(config.payloadLogUrl ? { payloadLogUrl: redact(config.payloadLogUrl) } : {}),
+    },
+  });
 
   const metrics = new ServingMetrics(config.revision);
   const labels = { model: config.modelName, version: config.modelVersion };

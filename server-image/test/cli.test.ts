@@ -82,6 +82,17 @@ describe('modelship-server', () => {
     ],
     [['serve', '--model-uri', '/m.onnx'], { [ENV.PORT]: '99999x' }, /--port.*must be a port number/],
     [['serve', '--model-uri', '/m.onnx', '--model-sha256', 'abc'], {}, /must be 64 hexadecimal digits/],
+    [['serve', '--model-uri', '/m.onnx', '--payload-log-sample', '1.5'], {}, /must be a number from 0 to 1/],
+    [
+      ['serve', '--model-uri', '/m.onnx', '--payload-log', 'kafka'],
+      {},
+      /--payload-log.*Allowed choices are none, stdout, http/,
+    ],
+    [
+      ['serve', '--model-uri', '/m.onnx', '--payload-log-url', 'ftp://x'],
+      {},
+      /must be an http:\/\/ or https:\/\/ URL/,
+    ],
   ])(
     '%j with %j exits 2 with a clear message',
     async (args, env, message) => {
