@@ -16,7 +16,7 @@ import type { InformerTransport } from './kube/transport.js';
 import { WorkQueue } from './kube/workqueue.js';
 import { realClock } from './kube/clock.js';
 import { Scraper } from './metrics/scraper.js';
-import { DriftWatch } from './reconcile/drift-watch.js';
+import { ModelWatch } from './reconcile/model-watch.js';
 import { CanaryAnalysis } from './reconcile/analysis.js';
 import { RolloutSlots } from './reconcile/slots.js';
 import type { Caches } from './reconcile/observe.js';
@@ -134,7 +134,7 @@ export class Controller {
       recorder: new EventRecorder(writer, o.logger, o.now),
       logger: o.logger,
       analysis: new CanaryAnalysis(new Scraper(realClock)),
-      drift: new DriftWatch(realClock),
+      watch: new ModelWatch(realClock),
       slots: new RolloutSlots(o.maxConcurrentRollouts),
       defaultImage: o.serverImage,
       metrics: o.metrics.modelDeployments,

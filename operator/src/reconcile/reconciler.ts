@@ -38,7 +38,8 @@ import type { ModelDeploymentMetrics } from '../telemetry/model-deployments.js';
 import { routerName } from '../traffic/router.js';
 import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import { desiredCronJob, manualTrainingJob, type StableModel } from '../desired/cronjob.js';
-import { decideDrift, retrainStarted } from '../monitoring/drift.js';
+import { combine, decideDrift, podDrift, retrainStarted, type PodDrift } from '../monitoring/drift.js';
+import { feedbackStatus, podFeedback } from '../monitoring/feedback.js';
 import { planRegistry } from '../retraining/registry.js';
 import { chooseModel, phasesAfterTick, type Choice } from '../retraining/serving.js';
 import {
@@ -48,7 +49,7 @@ import {
   type RetrainingObservation,
 } from '../retraining/sync.js';
 import type { CanaryAnalysis } from './analysis.js';
-import type { DriftWatch } from './drift-watch.js';
+import type { ModelWatch } from './model-watch.js';
 import { eventsFor, type Actions } from './events.js';
 import { desiredSet, providerOf, type Provider } from './objects.js';
 import { observe, ownedObjects, type Caches, type Observed, type OwnedObjects } from './observe.js';
@@ -66,8 +67,8 @@ export interface ReconcilerDeps {
   recorder: EventRecorder;
   logger: Logger;
   analysis: CanaryAnalysis;
-  /** Reads input drift (spec.monitoring.drift); without it drift is not read. */
-  drift?: DriftWatch;
+  /** Reads what the serving pods watch (spec.monitoring); without it nothing is read. */
+  watch?: ModelWatch;
   slots: RolloutSlots;
   /** The bundled serving image, used when spec.runtime.image is not set (and always for the router). */
   defaultImage: string;
@@ -106,7 +107,7 @@ export class ModelDeploymentReconciler {
       this.deps.applier.forget(key);
       this.deps.recorder.forget(namespace, name);
       this.deps.analysis.forget(key);
-      this.deps.drift?.forget(key);
+      this.deps.watch?.forget(key);
       this.deps.slots.release(key);
       this.deps.metrics?.forget(namespace, name);
       this.statusWrites.delete(key);
@@ -361,7 +362,7 @@ export class ModelDeploymentReconciler {
         md.metadata.generation,
       );
     }
-    const driftDueMs = await this.watchDrift(o, status);
+    const watchDueMs = await this.watchModel(o, status);
     if (!isDeepStrictEqual(status, cached.status)) {
       const written = await client.patchStatus(md, status);
       const replaced = cached.metadata.resourceVersion;
@@ -371,18 +372,18 @@ export class ModelDeploymentReconciler {
     }
     // After the status write: a write that lost a race throws above, and the retry decides (and counts) again.
     this.deps.metrics?.reconciled(md, status, events);
-    const requeue = [o.queued ? slotRetryMs : result.requeueAfterMs, driftDueMs].filter(
+    const requeue = [o.queued ? slotRetryMs : result.requeueAfterMs, watchDueMs].filter(
       (x): x is number => x !== undefined,
     );
     return { requeueAfterMs: requeue.length ? Math.min(...requeue) : undefined };
   }
 
   /**
-   * Input drift (spec.monitoring.drift): reads the stable revision's pods when due, sets status.drift and the
-   * Drifted condition, records Events, and starts a retraining run when drift calls for one. Returns when to
-   * read again (ms), undefined without drift monitoring.
+   * spec.monitoring: reads the stable revision's pods when due; sets status.drift, the Drifted condition and
+   * status.feedback, records Events, and starts a retraining run when drift calls for one. Returns when to read
+   * again (ms), undefined without monitoring.
    */
-  private async watchDrift(
+  private async watchModel(
     o: {
       key: string;
       md: ModelDeployment;
@@ -395,29 +396,40 @@ export class ModelDeploymentReconciler {
     },
     status: ModelDeploymentStatus,
   ): Promise<number | undefined> {
-    const { key, md, cached, now, log } = o;
-    const spec = md.spec.monitoring?.drift;
-    if (!spec || !this.deps.drift) {
-      if (status.conditions?.some((c) => c.type === ConditionType.Drifted))
-        status.conditions = status.conditions.filter((c) => c.type !== ConditionType.Drifted);
-      return undefined;
-    }
-    const intervalMs = parseDuration(spec.interval ?? '30s');
-    const reading = await this.deps.drift.read(
+    const { key, md, cached, now } = o;
+    const { drift, feedback, interval } = md.spec.monitoring ?? {};
+    if (!drift && status.conditions?.some((c) => c.type === ConditionType.Drifted))
+      status.conditions = status.conditions.filter((c) => c.type !== ConditionType.Drifted);
+    if ((!drift && !feedback) || !this.deps.watch) return undefined;
+    const intervalMs = parseDuration(interval ?? '30s');
+    const pods = await this.deps.watch.read(
       key,
       o.observed.pods,
       o.result.traffic.stable.revision,
       intervalMs,
     );
-    if (!reading) {
-      if (cached.status?.drift) status.drift = cached.status.drift;
-      return this.deps.drift.dueInMs(key, intervalMs);
+    if (!pods) {
+      if (drift && cached.status?.drift) status.drift = cached.status.drift;
+      if (feedback && cached.status?.feedback) status.feedback = cached.status.feedback;
+      return this.deps.watch.dueInMs(key, intervalMs);
     }
+    if (feedback) status.feedback = feedbackStatus(pods.map(podFeedback), now);
+    if (drift) await this.decideDrift(o, status, combine(pods.map(podDrift)));
+    return this.deps.watch.dueInMs(key, intervalMs);
+  }
+
+  private async decideDrift(
+    o: { md: ModelDeployment; cached: ModelDeployment; owned: OwnedObjects; now: Date; log: Logger },
+    status: ModelDeploymentStatus,
+    reading: PodDrift,
+  ): Promise<void> {
+    const { md, now } = o;
+    const spec = md.spec.monitoring!.drift!;
     const retraining = md.spec.retraining;
     let d = decideDrift({
       spec: { threshold: spec.threshold ?? 0.2, minSamples: spec.minSamples ?? 200, features: spec.features },
       reading,
-      previous: cached.status?.drift,
+      previous: o.cached.status?.drift,
       now,
       onDrift: retraining && {
         enabled: retraining.onDrift ?? false,
@@ -432,7 +444,7 @@ export class ModelDeploymentReconciler {
         'drift',
       );
       await this.deps.client.apply(job);
-      log.info(`input drift started training run ${job.metadata!.name}`);
+      o.log.info(`input drift started training run ${job.metadata!.name}`);
       d = retrainStarted(d, job.metadata!.name!, now);
     }
     status.drift = d.status;
@@ -443,7 +455,6 @@ export class ModelDeploymentReconciler {
       md.metadata.generation,
     );
     for (const e of d.events) await this.deps.recorder.record(md, e);
-    return this.deps.drift.dueInMs(key, intervalMs);
   }
 }
 

@@ -36,6 +36,7 @@ export class ModelDeploymentMetrics {
   private readonly analysis: Gauge<(typeof labels)[number] | 'metric' | 'series'>;
   private readonly rollbacks: Counter<(typeof labels)[number]>;
   private readonly revisionFailures: Counter<(typeof labels)[number]>;
+  private readonly drifted: Gauge<(typeof labels)[number]>;
   /** The label set each ModelDeployment's series were last written with, to remove them when it changes. */
   private readonly written = new Map<string, Labels>();
   /** Per ModelDeployment, the analysis series last written (they come and go with the canary's metrics). */
@@ -73,6 +74,12 @@ export class ModelDeploymentMetrics {
       labelNames: labels,
       registers,
     });
+    this.drifted = new Gauge({
+      name: 'modelship_operator_input_drifted',
+      help: "1 while a ModelDeployment's Drifted condition is True (a watched input feature's PSI above spec.monitoring.drift.threshold), else 0; only for ModelDeployments with drift monitoring.",
+      labelNames: labels,
+      registers,
+    });
   }
 
   /** Records what one reconcile decided for `md`: the status it computed and the Events it recorded. */
@@ -100,6 +107,8 @@ export class ModelDeploymentMetrics {
     // At zero from the first reconcile: Prometheus' increase() cannot see a first increment of a new series.
     this.rollbacks.inc(l, 0);
     this.revisionFailures.inc(l, 0);
+    if (status.drift) this.drifted.set(l, status.drift.drifted ? 1 : 0);
+    else this.drifted.remove(l);
     for (const e of events) {
       const counter = countedEvents[e.reason as keyof typeof countedEvents];
       if (counter) this[counter].inc(l);
@@ -139,5 +148,6 @@ export class ModelDeploymentMetrics {
     this.removeAnalysis(l);
     this.rollbacks.remove(l);
     this.revisionFailures.remove(l);
+    this.drifted.remove(l);
   }
 }

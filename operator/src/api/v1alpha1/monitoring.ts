@@ -50,7 +50,6 @@ export const DriftSpec = Type.Object(
         maxItems: 256,
       }),
     ),
-    interval: Type.Optional(duration('How often the operator reads the drift of the serving pods.', '30s')),
   },
   {
     description:
@@ -89,6 +88,12 @@ export const FeedbackSpec = Type.Object(
 
 export const MonitoringSpec = Type.Object(
   {
+    interval: Type.Optional(
+      duration(
+        'How often the operator reads the serving pods’ drift and ground truth into the status.',
+        '30s',
+      ),
+    ),
     drift: Type.Optional(DriftSpec),
     feedback: Type.Optional(FeedbackSpec),
   },
@@ -228,6 +233,26 @@ export const DriftStatus = Type.Object(
   { description: 'Input drift of the serving revision, as the operator last read it.' },
 );
 
+export const FeedbackStatus = Type.Object(
+  {
+    rows: Type.Integer({
+      description: 'Ground-truth rows joined in the serving pods’ windows (spec.monitoring.feedback.window).',
+      minimum: 0,
+      format: 'int64',
+    }),
+    accuracy: Type.Optional(
+      Type.Number({ description: 'Fraction of those rows whose prediction matched (classification).' }),
+    ),
+    meanAbsoluteError: Type.Optional(Type.Number({ description: 'Mean |prediction − truth| (regression).' })),
+    rootMeanSquaredError: Type.Optional(
+      Type.Number({ description: 'Root mean squared error (regression).' }),
+    ),
+    evaluatedAt: Type.String({ description: 'When this was read from the pods.', format: 'date-time' }),
+  },
+  { description: 'Live accuracy of the serving revision, from the ground truth posted back to its pods.' },
+);
+
+export type FeedbackStatus = Static<typeof FeedbackStatus>;
 export type DriftSpec = Static<typeof DriftSpec>;
 export type FeedbackSpec = Static<typeof FeedbackSpec>;
 export type MonitoringSpec = Static<typeof MonitoringSpec>;

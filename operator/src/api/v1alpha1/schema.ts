@@ -21,7 +21,7 @@ import type {
 } from '@kubernetes/client-node';
 import * as serverEnv from '../../../../server-image/src/env.js';
 import { RetrainingSpec } from './retraining.js';
-import { DriftStatus, LoggingSpec, MonitoringSpec, ShadowSpec } from './monitoring.js';
+import { DriftStatus, FeedbackStatus, LoggingSpec, MonitoringSpec, ShadowSpec } from './monitoring.js';
 import { cel, duration, labelValuePattern, upstream, type CelRule } from './schema-kit.js';
 import { coreV1Schemas } from './generated/core-v1-schemas.js';
 
@@ -957,6 +957,7 @@ export const ModelDeploymentStatus = Type.Object(
     lastRequest: Type.Optional(HandledRequest),
     model: Type.Optional(ServedModel),
     drift: Type.Optional(DriftStatus),
+    feedback: Type.Optional(FeedbackStatus),
     url: Type.Optional(
       Type.String({ description: "In-cluster URL of the model's Open Inference Protocol (V2) endpoint." }),
     ),

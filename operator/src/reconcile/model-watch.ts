@@ -1,20 +1,19 @@
 /**
- * Reading input drift: the serving pods of the stable revision are scraped for their drift series (never more often
- * than spec.monitoring.drift.interval per ModelDeployment), and monitoring/drift.ts decides what it means. The
- * reading goes straight to the pods, also when the canary analysis reads a Prometheus: each pod's window is
- * complete in itself, so there is nothing to aggregate over time.
+ * Reading what the serving pods watch (spec.monitoring): the stable revision's pods are scraped (never more often
+ * than the interval per ModelDeployment) and monitoring/drift.ts and monitoring/feedback.ts decide what their
+ * drift and ground-truth series mean. The reading goes straight to the pods, also when the canary analysis reads a
+ * Prometheus: each pod's windows are complete in themselves, so there is nothing to aggregate over time.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { labelKeys } from '../desired/names.js';
 import { ports } from '../desired/pod.js';
 import type { Clock } from '../kube/clock.js';
-import { parseExposition } from '../metrics/exposition.js';
+import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { fetchText, type FetchText } from '../metrics/scraper.js';
-import { combine, podDrift, type PodDrift } from '../monitoring/drift.js';
 
 const scrapeTimeoutMs = 2000;
 
-export class DriftWatch {
+export class ModelWatch {
   private readonly lastRead = new Map<string, number>();
 
   constructor(
@@ -23,15 +22,15 @@ export class DriftWatch {
   ) {}
 
   /**
-   * The drift of `revision`'s ready pods, or undefined when it was read less than `intervalMs` ago (the status
-   * keeps the last reading) or no pod answered.
+   * The samples of each of `revision`'s ready pods that answered, or undefined when they were read less than
+   * `intervalMs` ago (the status keeps the last reading) or no pod answered.
    */
   async read(
     key: string,
     pods: V1Pod[],
     revision: string,
     intervalMs: number,
-  ): Promise<PodDrift | undefined> {
+  ): Promise<Sample[][] | undefined> {
     const now = this.clock.now();
     const last = this.lastRead.get(key);
     if (last !== undefined && now - last < intervalMs) return undefined;
@@ -50,14 +49,14 @@ export class DriftWatch {
             `http://${p.status!.podIP}:${ports.metrics}/metrics`,
             scrapeTimeoutMs,
           );
-          return podDrift(parseExposition(text));
+          return parseExposition(text);
         } catch {
           return undefined;
         }
       }),
     );
-    const answered = readings.filter((r): r is PodDrift => r !== undefined);
-    return answered.length ? combine(answered) : undefined;
+    const answered = readings.filter((r): r is Sample[] => r !== undefined);
+    return answered.length ? answered : undefined;
   }
 
   /** When the next reading is due, ms from now. */
