@@ -52,6 +52,8 @@ export interface ServerConfig {
   /** The output holding the prediction; absent = the model's first. */
   feedbackOutput?: string;
   feedbackWindowMs?: number;
+  /** The other replicas feedback is forwarded to when the prediction is not kept here (base URLs). */
+  feedbackPeers?: string;
   payloadLog?: PayloadLogMode;
   /** The collector, for payloadLog 'http'. */
   payloadLogUrl?: string;
@@ -283,6 +285,11 @@ function monitoringOptions(o: (flags: string, description: string, env: string) 
       '--feedback-output <name>',
       "the output holding the prediction (default: the model's first)",
       ENV.FEEDBACK_OUTPUT,
+    ),
+    o(
+      '--feedback-peers <urls>',
+      'comma-separated http://host:port of the other replicas; feedback for a prediction not kept here is forwarded to them (a host name means every address it resolves to: a headless Service)',
+      ENV.FEEDBACK_PEERS,
     ),
     o(
       '--feedback-window-ms <ms>',
@@ -536,9 +543,13 @@ function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
     );
   // An empty MODELSHIP_BASELINE_URI (a template that always sets it) means no drift monitoring.
   // Likewise an empty --feedback-output (the first output) and --payload-log-url (none).
-  const { baselineUri, feedbackOutput, payloadLogUrl, ...rest } = opts;
+  const { baselineUri, feedbackOutput, payloadLogUrl, feedbackPeers, ...rest } = opts;
+  for (const peer of ((feedbackPeers as string | undefined) ?? '').split(',').filter((p) => p.trim()))
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(peer.trim()))
+      cmd.error(`error: --feedback-peers: '${peer.trim()}' is not http://host:port`, { exitCode: 2 });
   return {
     ...(rest as unknown as ServerConfig),
+    feedbackPeers: (feedbackPeers as string) || undefined,
     baselineUri: (baselineUri as string) || undefined,
     feedbackOutput: (feedbackOutput as string) || undefined,
     payloadLogUrl: (payloadLogUrl as string) || undefined,

@@ -83,6 +83,11 @@ export const FEEDBACK_MAX_AGE_MS = 'MODELSHIP_FEEDBACK_MAX_AGE_MS';
 export const FEEDBACK_OUTPUT = 'MODELSHIP_FEEDBACK_OUTPUT';
 /** Feedback: the sliding window of the accuracy, MAE and RMSE gauges, ms (--feedback-window-ms). @default 3600000 */
 export const FEEDBACK_WINDOW_MS = 'MODELSHIP_FEEDBACK_WINDOW_MS';
+/**
+ * The other replicas, comma-separated http://host:port (--feedback-peers): feedback for a prediction this pod did
+ * not keep is forwarded to them. The operator names the ModelDeployment's headless `<name>-pods` Service.
+ */
+export const FEEDBACK_PEERS = 'MODELSHIP_FEEDBACK_PEERS';
 /** Payload (audit) logs: `none`, `stdout` or `http` (--payload-log). @default 'none' */
 export const PAYLOAD_LOG = 'MODELSHIP_PAYLOAD_LOG';
 /** Payload logs: the collector's URL for `http`, required then (--payload-log-url). */
@@ -157,6 +162,7 @@ export const ALL_ENV_VARS = [
   FEEDBACK_MAX_AGE_MS,
   FEEDBACK_OUTPUT,
   FEEDBACK_WINDOW_MS,
+  FEEDBACK_PEERS,
   PAYLOAD_LOG,
   PAYLOAD_LOG_URL,
   PAYLOAD_LOG_SAMPLE,

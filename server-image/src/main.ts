@@ -21,6 +21,7 @@ import type { DriftMonitor } from './monitoring/drift/monitor.js';
 import { startDriftMonitor } from './monitoring/drift/setup.js';
 import { FEEDBACK_DEFAULTS, PAYLOAD_LOG_DEFAULTS } from './monitoring/defaults.js';
 import { FeedbackMonitor } from './monitoring/feedback.js';
+import { feedbackWithPeers } from './monitoring/feedback-peers.js';
 import { observeAll, type InferenceObserver } from './monitoring/observer.js';
 import type { HttpSinkOptions } from './monitoring/payload-http.js';
 import { createPayloadLog } from './monitoring/payload-log.js';
@@ -35,6 +36,9 @@ export const SERVER_VERSION = '0.1.0';
 
 /** How long the server must have had no request before it closes its idle connections on shutdown. */
 export const DRAIN_QUIET_MS = 1000;
+
+/** Longest a replica waits for a peer to answer forwarded feedback. */
+const FEEDBACK_PEER_TIMEOUT_MS = 2000;
 
 export interface RunningServer {
   /** The inference port actually bound (useful with port 0). */
@@ -159,7 +163,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     isDraining: () => lifecycle.state.phase === 'draining' || lifecycle.state.phase === 'stopped',
     clock,
     observer: observeAll(monitors, (err) => log.error('a monitor failed', { error: String(err) })),
-    feedback: feedback && ((body) => feedback.feedback(body)),
+    feedback:
+      feedback &&
+      (config.feedbackPeers
+        ? feedbackWithPeers(feedback, { peers: config.feedbackPeers, timeoutMs: FEEDBACK_PEER_TIMEOUT_MS })
+        : // Forwarded by a peer that lists this pod: that peer counts what nobody kept.
+          (body, _path, forwarded) => feedback.feedback(body, { countMisses: !forwarded })),
   });
 
   const server = createServer(app.handle);

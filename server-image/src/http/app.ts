@@ -12,6 +12,7 @@ import type { Logger } from 'winston';
 import type { Clock } from '../clock.js';
 import type { DataPlane, InferOutcome } from '../dataplane.js';
 import type { AccessLog } from '../logger.js';
+import { FORWARDED_HEADER } from '../monitoring/feedback-peers.js';
 import type { InferenceObserver } from '../monitoring/observer.js';
 import { parseHeaderLength } from '../protocol/v2/decode.js';
 import { InferenceError, httpStatusOf, notFound } from '../protocol/v2/errors.js';
@@ -30,7 +31,11 @@ export interface AppOptions {
   /** Told of every inference request once it is answered (drift, feedback, payload logs); none by default. */
   observer?: InferenceObserver;
   /** Answers `POST .../feedback` bodies (monitoring/feedback.ts); absent: feedback is off and the endpoint 404s. */
-  feedback?: (body: Uint8Array) => { status: number; body: unknown };
+  feedback?: (
+    body: Uint8Array,
+    path: string,
+    forwarded: boolean,
+  ) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
 }
 
 interface Reply {
@@ -178,8 +183,10 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
       readBody(req, opts.maxRequestBytes, (err, body) => {
         if (err) return reject(err);
         try {
-          const r = answer(body!);
-          resolve(json(r.status, r.body));
+          const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+          const r = answer(body!, (req.url ?? '').replace(/\?.*$/, ''), forwarded);
+          if (r instanceof Promise) r.then((x) => resolve(json(x.status, x.body)), reject);
+          else resolve(json(r.status, r.body));
         } catch (e) {
           reject(e);
         }
@@ -187,7 +194,13 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
     });
   }
 
-  function observeFailure(model: string, requestId: string, arrived: number, seconds: number, err: unknown): void {
+  function observeFailure(
+    model: string,
+    requestId: string,
+    arrived: number,
+    seconds: number,
+    err: unknown,
+  ): void {
     opts.observer!.observe({
       requestId,
       model,

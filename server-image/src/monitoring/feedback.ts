@@ -120,8 +120,11 @@ export class FeedbackMonitor implements InferenceObserver {
     this.store.put([record.requestId, record.protocolId], prediction, record.version);
   }
 
-  /** Answers one feedback request body (already read within the size limit). Never throws. */
-  feedback(body: Uint8Array): FeedbackReply {
+  /**
+   * Answers one feedback request body (already read within the size limit). Never throws. With countMisses false,
+   * ids nobody kept here are not counted (the caller asks the other replicas first: feedback-peers.ts).
+   */
+  feedback(body: Uint8Array, opts: { countMisses?: boolean } = {}): FeedbackReply {
     this.keepPending();
     let items: FeedbackItem[];
     let bulk: boolean;
@@ -132,7 +135,7 @@ export class FeedbackMonitor implements InferenceObserver {
       this.m.rejected.labels(this.opts.model, this.opts.version, 'invalid').inc();
       return { status: 400, body: { error: err.message } };
     }
-    const outcomes = items.map((item) => this.join(item));
+    const outcomes = items.map((item) => this.join(item, opts.countMisses ?? true));
     if (!bulk) {
       const [o] = outcomes as [Outcome];
       return o.status === 200
@@ -154,11 +157,16 @@ export class FeedbackMonitor implements InferenceObserver {
     };
   }
 
-  private join(item: FeedbackItem): Outcome {
+  /** Counts feedback for `n` ids that no replica kept. */
+  countUnknown(n: number): void {
+    if (n > 0) this.m.rejected.labels(this.opts.model, this.opts.version, 'unknown_request').inc(n);
+  }
+
+  private join(item: FeedbackItem, countMisses: boolean): Outcome {
     const { model } = this.opts;
     const entry = this.store.get(item.id);
     if (!entry) {
-      this.m.rejected.labels(model, this.opts.version, 'unknown_request').inc();
+      if (countMisses) this.countUnknown(1);
       return {
         status: 404,
         id: item.id,
