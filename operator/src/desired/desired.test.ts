@@ -7,6 +7,7 @@ import { canonicalJson } from '../util/canonical-json.js';
 import { revisionOf, servedModelName } from './names.js';
 import { desiredPdb } from './pdb.js';
 import { parsePvcUri } from './pod.js';
+import { desiredPeersService } from './service.js';
 
 describe('revisionOf', () => {
   const base = md().spec;
@@ -120,5 +121,29 @@ describe('budgets and autoscalers', () => {
     const hpa = desiredHpa(md({ runtime: { autoscaling: { maxReplicas: 4 } } }), 'r')!;
     expect(hpa.spec).toMatchObject({ minReplicas: 1, maxReplicas: 4 });
     expect(hpa.spec?.metrics?.[0]?.resource?.target.averageUtilization).toBe(80);
+  });
+});
+
+describe('the peers Service of ground-truth feedback', () => {
+  it('is headless over every serving pod, only with spec.monitoring.feedback, and the pods know its name', () => {
+    const plain = md({ model: { version: '1', storageUri: 'file:///m.onnx' } });
+    expect(desiredPeersService(plain)).toBeUndefined();
+    const withFeedback = md({
+      model: { version: '1', storageUri: 'file:///m.onnx' },
+      monitoring: { feedback: {} },
+    });
+    const svc = desiredPeersService(withFeedback)!;
+    expect(svc.metadata!.name).toBe(`${withFeedback.metadata.name}-pods`);
+    expect(svc.spec).toMatchObject({
+      clusterIP: 'None',
+      selector: {
+        'modelship.dev/deployment': withFeedback.metadata.name,
+        'app.kubernetes.io/component': 'model-server',
+      },
+    });
+    const env = desiredDeployment(withFeedback, 'r', 'img').spec!.template.spec!.containers[0]!.env!;
+    expect(env.find((e) => e.name === 'MODELSHIP_FEEDBACK_PEERS')!.value).toBe(
+      `http://${withFeedback.metadata.name}-pods.${withFeedback.metadata.namespace}.svc.cluster.local:8080`,
+    );
   });
 });

@@ -10,6 +10,7 @@ import * as serverEnv from '../../../server-image/src/env.js';
 import type { ModelDeployment, OperatorEnvName } from '../api/v1alpha1/schema.js';
 import { parseDuration } from '../api/v1alpha1/duration.js';
 import { revisionLabels, servedModelName } from './names.js';
+import { peersPort, peersServiceName } from './service.js';
 
 export const ports = { http: 8080, metrics: 9090 } as const;
 export const paths = { cache: '/var/cache/modelship', tmp: '/tmp', pvcRoot: '/mnt/pvc' } as const;
@@ -79,6 +80,7 @@ type MonitoringEnvName =
   | typeof serverEnv.FEEDBACK_STORE_SIZE
   | typeof serverEnv.FEEDBACK_MAX_AGE_MS
   | typeof serverEnv.FEEDBACK_WINDOW_MS
+  | typeof serverEnv.FEEDBACK_PEERS
   | typeof serverEnv.PAYLOAD_LOG
   | typeof serverEnv.PAYLOAD_LOG_URL
   | typeof serverEnv.PAYLOAD_LOG_SAMPLE
@@ -86,9 +88,7 @@ type MonitoringEnvName =
   | typeof serverEnv.PAYLOAD_LOG_MAX_BYTES;
 
 /** spec.monitoring and spec.logging as the serving runtime's variables; unset when they are not set. */
-function monitoringEnvironment(
-  md: ModelDeployment,
-): Record<MonitoringEnvName, string | number | undefined> {
+function monitoringEnvironment(md: ModelDeployment): Record<MonitoringEnvName, string | number | undefined> {
   const { drift, feedback } = md.spec.monitoring ?? {};
   const payloads = md.spec.logging?.payloads;
   const ms = (d: string | undefined) => (d === undefined ? undefined : parseDuration(d));
@@ -99,6 +99,9 @@ function monitoringEnvironment(
     [serverEnv.FEEDBACK_STORE_SIZE]: feedback?.storeSize,
     [serverEnv.FEEDBACK_MAX_AGE_MS]: feedback && ms(feedback.maxAge),
     [serverEnv.FEEDBACK_WINDOW_MS]: feedback && ms(feedback.window),
+    // The headless `<name>-pods` Service (desired/service.ts): every serving pod, this one included.
+    [serverEnv.FEEDBACK_PEERS]:
+      feedback && `http://${peersServiceName(md)}.${md.metadata.namespace}.svc.cluster.local:${peersPort}`,
     [serverEnv.PAYLOAD_LOG]: payloads && (payloads.sink ?? 'stdout'),
     [serverEnv.PAYLOAD_LOG_URL]: payloads?.url,
     [serverEnv.PAYLOAD_LOG_SAMPLE]: payloads?.sample,

@@ -1,6 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
-import { commonLabels, revisionLabels, revisionObjectName, revisionSelector } from './names.js';
+import { commonLabels, labelKeys, revisionLabels, revisionObjectName, revisionSelector } from './names.js';
 import { ownedMeta } from './owner.js';
 
 /** Port users call on the Services (targets the server's `http` port). */
@@ -36,6 +36,31 @@ export function desiredRevisionService(md: ModelDeployment, revision: string): V
         { name: 'http', port: servicePort, targetPort: 'http', protocol: 'TCP' },
         { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
       ],
+    },
+  };
+}
+
+/** Name of the headless Service over every serving pod of a ModelDeployment (`<name>-pods`). */
+export const peersServiceName = (md: ModelDeployment): string => `${md.metadata.name}-pods`;
+
+/** The port of `<name>-pods`: the serving container's own, as a headless Service addresses pods directly. */
+export const peersPort = 8080;
+
+/**
+ * `<name>-pods`, headless: its name resolves to every ready serving pod, of every revision. Replicas forward ground
+ * truth for a prediction they did not make to each other through it (spec.monitoring.feedback), so feedback posted
+ * to the `<name>` Service reaches the pod that kept the prediction. Only with feedback.
+ */
+export function desiredPeersService(md: ModelDeployment): V1Service | undefined {
+  if (!md.spec.monitoring?.feedback) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: ownedMeta(md, peersServiceName(md), commonLabels(md)),
+    spec: {
+      clusterIP: 'None',
+      selector: { [labelKeys.deployment]: md.metadata.name!, [labelKeys.component]: 'model-server' },
+      ports: [{ name: 'http', port: peersPort, targetPort: 'http', protocol: 'TCP' }],
     },
   };
 }

@@ -12,7 +12,7 @@ import { desiredDeployment, desiredReplicas } from '../desired/deployment.js';
 import { desiredHpa } from '../desired/hpa.js';
 import { revisionObjectName } from '../desired/names.js';
 import { desiredPdb } from '../desired/pdb.js';
-import { desiredMainService, desiredRevisionService } from '../desired/service.js';
+import { desiredMainService, desiredPeersService, desiredRevisionService } from '../desired/service.js';
 import type { Role, RevisionRef, TickResult } from '../rollout/machine.js';
 import type { RolloutPlan } from '../rollout/plan.js';
 import { httpRoute } from '../traffic/gateway-api.js';
@@ -118,10 +118,18 @@ export function desiredSet(i: ObjectsInput): DesiredSet {
   const split: TrafficSplit = { ...result.traffic, matches: md.spec.traffic?.match ?? [] };
   const traffic: Operation[] = trafficObjects(i, split).map((o) => ({ apply: o }));
   const main = desiredMainService(md, result.traffic.stable.revision);
+  const peers = desiredPeersService(md);
   if (i.provider === 'Router' && i.routerAvailable) main.spec!.selector = routerSelector(md);
   // The retraining CronJob takes no traffic: last.
   const retraining: Operation[] = i.cronJob ? [{ apply: i.cronJob }] : [];
-  const operations = [...before, ...traffic, { apply: main }, ...after, ...retraining];
+  const operations = [
+    ...before,
+    ...traffic,
+    { apply: main },
+    ...(peers ? [{ apply: peers }] : []),
+    ...after,
+    ...retraining,
+  ];
   const applied = new Set(
     operations.flatMap((o) => ('apply' in o ? [`${o.apply.kind}/${o.apply.metadata!.name}`] : [])),
   );

@@ -61,6 +61,7 @@ export const operatorEnv = {
   [serverEnv.FEEDBACK_STORE_SIZE]: 'spec.monitoring.feedback.storeSize',
   [serverEnv.FEEDBACK_MAX_AGE_MS]: 'spec.monitoring.feedback.maxAge',
   [serverEnv.FEEDBACK_WINDOW_MS]: 'spec.monitoring.feedback.window',
+  [serverEnv.FEEDBACK_PEERS]: 'the headless <name>-pods Service (with spec.monitoring.feedback)',
   [serverEnv.PAYLOAD_LOG]: 'spec.logging.payloads.sink',
   [serverEnv.PAYLOAD_LOG_URL]: 'spec.logging.payloads.url',
   [serverEnv.PAYLOAD_LOG_SAMPLE]: 'spec.logging.payloads.sample',
