@@ -7,8 +7,9 @@
  * BENCH_SECONDS (default 5) sets the measured seconds per point; BENCH_SERVER_CLI (default
  * server-image/src/cli.ts) the server to run, e.g. another version's copy for a before/after comparison;
  * BENCH_MODELS (default tabular,matmul) which models to run (the goals of models not run are left out).
- * The tabular model also runs with input drift monitoring on (`modelship-drift`: the defaults plus a baseline of
- * its 30 features), so what drift costs shows as a ratio in the same run.
+ * The tabular model also runs with monitors on, each against the defaults in the same run (ratios printed and in the
+ * JSON): input drift (`modelship-drift`: a baseline of its 30 features) and payload logs (`modelship-payload`: every
+ * request POSTed to a local collector, collector.ts; `modelship-payload-stdout`: every request a line on stdout).
  * Besides rows per second, every server point reports the server's CPU time per request (read from /proc by the
  * load generator), and a floor stage bounds what any Node HTTP server can reach on this core: a bare node:http
  * server answering the same payloads (echo-server.ts), and the limit at batch 64 while that server is loaded.
@@ -30,8 +31,10 @@ const LIMIT_BATCHES = [1, 8, 16, 32, 64, 128, 256];
 const SERVER_ENV = { MODELSHIP_INTRA_OP_THREADS: '1', MODELSHIP_MAX_BATCH_SIZE: '64' };
 const SERVER_CLI = process.env.BENCH_SERVER_CLI ?? join(ROOT, 'server-image/src/cli.ts');
 const MODELS = (process.env.BENCH_MODELS ?? 'tabular,matmul').split(',');
-/** Models that also run with drift monitoring on: a baseline of every input column, 10 bins each. */
-const DRIFT_MODELS = new Set(['tabular']);
+/** Models that also run with monitors on (the `modelship-drift` and `modelship-payload*` variants). */
+const MONITOR_MODELS: ReadonlySet<string> = new Set(['tabular']);
+/** Where collector.ts listens for the `modelship-payload` variant. */
+const COLLECTOR_PORT = 18185;
 
 const work = mkdtempSync(join(tmpdir(), 'modelship-bench-'));
 const children = new Set<ChildProcess>();
@@ -46,15 +49,18 @@ interface ModelCase {
   features: number;
   bytes: Uint8Array;
 }
+/**
+ * The modelship-server configurations: 'modelship' runs the defaults (max queue delay 0: a batch leaves as soon as a
+ * batch slot is free); 'modelship-delay2' waits up to 2 ms for a fuller batch (the old default: what that trade
+ * buys at 64 connections and costs at 1); the others are the defaults with one monitor on, see VARIANTS.
+ */
+type ModelshipServer =
+  'modelship' | 'modelship-delay2' | 'modelship-drift' | 'modelship-payload' | 'modelship-payload-stdout';
+
 interface Point {
   model: string;
-  /**
-   * 'modelship' runs the defaults (max queue delay 0: a batch leaves as soon as a batch slot is free);
-   * 'modelship-delay2' waits up to 2 ms for a fuller batch (the old default: what that trade buys at 64
-   * connections and costs at 1); 'modelship-drift' is the defaults with input drift monitoring on (a baseline of
-   * every feature); 'echo' is the floor (echo-server.ts: node:http answering the same payloads).
-   */
-  server: 'naive' | 'modelship' | 'modelship-delay2' | 'modelship-drift' | 'echo';
+  /** A modelship variant (VARIANTS), the naive baseline, or 'echo', the floor (echo-server.ts). */
+  server: 'naive' | ModelshipServer | 'echo';
   body: 'json' | 'binary';
   connections: number;
   rowsPerSecond: number;
@@ -134,17 +140,24 @@ function limit(m: ModelCase, path: string, batches = LIMIT_BATCHES): LimitPoint[
   return JSON.parse(execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!);
 }
 
+/**
+ * Starts a node process on `cpu` (default 0, the server's) and waits until `readyUrl` answers. Its stdout goes to
+ * /dev/null unless `stdout` is 'drain': then it is a pipe this process reads and discards, as a container runtime
+ * reads a pod's log (a write to a pipe nobody reads would block the server, one to /dev/null costs nothing).
+ */
 async function startProcess(
   args: string[],
   env: Record<string, string>,
   readyUrl: string,
+  opts: { cpu?: number; stdout?: 'ignore' | 'drain' } = {},
 ): Promise<ChildProcess> {
-  const [cmd, full] = onCpu(0, process.execPath, args);
+  const [cmd, full] = onCpu(opts.cpu ?? 0, process.execPath, args);
   const child = spawn(cmd, full, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', opts.stdout === 'drain' ? 'pipe' : 'ignore', 'inherit'],
   });
+  child.stdout?.resume();
   children.add(child);
   for (let i = 0; i < 600; i++) {
     const ok = await fetch(readyUrl, { method: readyUrl.endsWith('/infer') ? 'POST' : 'GET' }).then(
@@ -201,7 +214,101 @@ interface Floor {
   modelshipCpuRatioToLimit?: number;
 }
 
-async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits: Record<string, Limits>) {
+/** What a variant adds to the defaults for one model, and what it started for that (stopped after its points). */
+interface VariantSetup {
+  env: Record<string, string>;
+  stdout?: 'ignore' | 'drain';
+  stop?: () => Promise<void>;
+}
+
+interface Variant {
+  server: ModelshipServer;
+  /** A monitor's variant: run for MONITOR_MODELS only. */
+  monitor: boolean;
+  setup(m: ModelCase): Promise<VariantSetup>;
+}
+
+const VARIANTS: Variant[] = [
+  { server: 'modelship', monitor: false, setup: async () => ({ env: {} }) },
+  {
+    server: 'modelship-delay2',
+    monitor: false,
+    setup: async () => ({ env: { MODELSHIP_MAX_QUEUE_DELAY_MS: '2' } }),
+  },
+  // Input drift: a baseline of every feature, so every row goes through the drift monitor.
+  {
+    server: 'modelship-drift',
+    monitor: true,
+    setup: async (m) => ({ env: { MODELSHIP_BASELINE_URI: baselineFor(m) } }),
+  },
+  // Payload logs, every request (sample 1, the default), to a collector that accepts and discards the batches.
+  {
+    server: 'modelship-payload',
+    monitor: true,
+    setup: async () => {
+      const collector = await startProcess(
+        ['--import', 'tsx', join(HERE, 'collector.ts'), String(COLLECTOR_PORT)],
+        {},
+        `http://127.0.0.1:${COLLECTOR_PORT}/`,
+        { cpu: 1 },
+      );
+      return {
+        env: {
+          MODELSHIP_PAYLOAD_LOG: 'http',
+          MODELSHIP_PAYLOAD_LOG_URL: `http://127.0.0.1:${COLLECTOR_PORT}/`,
+        },
+        stop: () => stop(collector),
+      };
+    },
+  },
+  // Payload logs as stdout lines, every request, the server's stdout a pipe read by this process.
+  {
+    server: 'modelship-payload-stdout',
+    monitor: true,
+    setup: async () => ({ env: { MODELSHIP_PAYLOAD_LOG: 'stdout' }, stdout: 'drain' }),
+  },
+];
+
+/** What became of a payload variant's records, from the server's counters when its last point is done. */
+interface PayloadDelivery {
+  model: string;
+  server: ModelshipServer;
+  /** Requests answered, the load generator's warm-ups included: one record each. */
+  answered: number;
+  sent: number;
+  dropped: number;
+  queued: number;
+}
+
+/** The sum of the samples of `metric` (with `label` when given) in a Prometheus text exposition. */
+function metricSum(text: string, metric: string, label?: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m?.[1] === metric && (label === undefined || (m[2] ?? '').includes(label))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+async function payloadDelivery(): Promise<Omit<PayloadDelivery, 'model' | 'server'>> {
+  const text = await (await fetch('http://127.0.0.1:18183/metrics')).text();
+  return {
+    answered:
+      metricSum(text, 'modelship_inference_request_success_total') +
+      metricSum(text, 'modelship_inference_request_failure_total'),
+    sent: metricSum(text, 'modelship_payload_log_records_total', 'result="sent"'),
+    dropped: metricSum(text, 'modelship_payload_log_dropped_total'),
+    queued: metricSum(text, 'modelship_payload_log_queue_length'),
+  };
+}
+
+async function benchModel(
+  m: ModelCase,
+  loadgen: string,
+  points: Point[],
+  limits: Record<string, Limits>,
+  deliveries: PayloadDelivery[],
+) {
   const path = join(work, `${m.name}.onnx`);
   writeFileSync(path, m.bytes);
   const files = bodies(m);
@@ -271,19 +378,14 @@ async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits
   }
   await stop(naive);
 
-  const variants = [
-    'modelship',
-    'modelship-delay2',
-    ...(DRIFT_MODELS.has(m.name) ? ['modelship-drift'] : []),
-  ] as const;
-  for (const variant of variants as readonly ('modelship' | 'modelship-delay2' | 'modelship-drift')[]) {
-    console.error(`[${m.name}] ${variant}`);
+  for (const variant of VARIANTS.filter((v) => !v.monitor || MONITOR_MODELS.has(m.name))) {
+    console.error(`[${m.name}] ${variant.server}`);
+    const setup = await variant.setup(m);
     const server = await startProcess(
       ['--import', 'tsx', SERVER_CLI, 'serve'],
       {
         ...SERVER_ENV,
-        ...(variant === 'modelship-delay2' ? { MODELSHIP_MAX_QUEUE_DELAY_MS: '2' } : {}),
-        ...(variant === 'modelship-drift' ? { MODELSHIP_BASELINE_URI: baselineFor(m) } : {}),
+        ...setup.env,
         MODELSHIP_MODEL_NAME: m.name,
         MODELSHIP_MODEL_URI: path,
         MODELSHIP_PORT: '18182',
@@ -291,6 +393,7 @@ async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits
         MODELSHIP_HOST: '127.0.0.1',
       },
       'http://127.0.0.1:18182/v2/health/ready',
+      { stdout: setup.stdout },
     );
     for (const body of ['json', 'binary'] as const) {
       for (const c of CONNECTIONS) {
@@ -302,10 +405,13 @@ async function benchModel(m: ModelCase, loadgen: string, points: Point[], limits
           body === 'json' ? ['Content-Type: application/json'] : binaryHeaders,
           server.pid,
         );
-        points.push({ model: m.name, server: variant, body, connections: c, ...r });
+        points.push({ model: m.name, server: variant.server, body, connections: c, ...r });
       }
     }
+    if (variant.server.startsWith('modelship-payload'))
+      deliveries.push({ model: m.name, server: variant.server, ...(await payloadDelivery()) });
     await stop(server);
+    await setup.stop?.();
   }
   points.push(echoPoint);
   for (const p of points.filter((q) => q.model === m.name)) {
@@ -426,10 +532,34 @@ function goals(points: Point[]): { goal: string; value: string; met: boolean }[]
   ];
 }
 
-/** What drift monitoring costs: modelship-drift against modelship, point by point (same model, body, connections). */
-function driftOverhead(points: Point[]) {
+/** The monitors' variants, each compared with the defaults ('modelship') point by point; `key` names it in the JSON. */
+const OVERHEADS = [
+  { key: 'driftOverhead', server: 'modelship-drift', title: 'drift monitoring on / off' },
+  {
+    key: 'payloadOverhead',
+    server: 'modelship-payload',
+    title: 'payload logs to a collector (http) on / off',
+  },
+  {
+    key: 'payloadStdoutOverhead',
+    server: 'modelship-payload-stdout',
+    title: 'payload logs to stdout (a drained pipe) on / off',
+  },
+] as const satisfies readonly { key: string; server: ModelshipServer; title: string }[];
+
+interface Overhead {
+  model: string;
+  body: Point['body'];
+  connections: number;
+  rowsPerSecondRatio: number;
+  p99Ratio: number;
+  cpuPerRequestRatio?: number;
+}
+
+/** What a monitor costs: its variant's points against the defaults' of the same model, body and connections. */
+function overhead(points: Point[], server: ModelshipServer): Overhead[] {
   return points
-    .filter((p) => p.server === 'modelship-drift')
+    .filter((p) => p.server === server)
     .map((d) => {
       const off = points.find(
         (p) =>
@@ -451,6 +581,18 @@ function driftOverhead(points: Point[]) {
     });
 }
 
+function overheadLines(title: string, rows: Overhead[]): string[] {
+  if (rows.length === 0) return [];
+  return [
+    `\n${title} (same model, body, connections):`,
+    ...rows.map(
+      (d) =>
+        `  ${d.model} ${d.body.padEnd(6)} ${String(d.connections).padStart(2)} conns: rows/s x${d.rowsPerSecondRatio.toFixed(3)}, ` +
+        `p99 x${d.p99Ratio.toFixed(3)}, cpu/req ${d.cpuPerRequestRatio === undefined ? '-' : `x${d.cpuPerRequestRatio.toFixed(3)}`}`,
+    ),
+  ];
+}
+
 async function main(): Promise<void> {
   if (!pinned)
     console.error(
@@ -463,7 +605,9 @@ async function main(): Promise<void> {
   ].filter((m) => MODELS.includes(m.name));
   const points: Point[] = [];
   const limits: Record<string, Limits> = {};
-  for (const m of models) await benchModel(m, loadgen, points, limits);
+  const deliveries: PayloadDelivery[] = [];
+  for (const m of models) await benchModel(m, loadgen, points, limits, deliveries);
+  const overheads = Object.fromEntries(OVERHEADS.map((o) => [o.key, overhead(points, o.server)]));
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, pinned },
@@ -477,18 +621,20 @@ async function main(): Promise<void> {
     limits,
     points,
     goals: goals(points),
-    driftOverhead: driftOverhead(points),
+    ...overheads,
+    payloadDelivery: deliveries,
   };
   console.log(table(points, limits));
   console.log('\ngoals:');
   for (const g of result.goals) console.log(`  ${g.met ? 'MET    ' : 'NOT MET'}  ${g.goal}: ${g.value}`);
-  if (result.driftOverhead.length > 0)
-    console.log('\ndrift monitoring on / off (same model, body, connections):');
-  for (const d of result.driftOverhead)
-    console.log(
-      `  ${d.model} ${d.body.padEnd(6)} ${String(d.connections).padStart(2)} conns: rows/s x${d.rowsPerSecondRatio.toFixed(3)}, ` +
-        `p99 x${d.p99Ratio.toFixed(3)}, cpu/req ${d.cpuPerRequestRatio === undefined ? '-' : `x${d.cpuPerRequestRatio.toFixed(3)}`}`,
-    );
+  for (const o of OVERHEADS) {
+    for (const line of overheadLines(o.title, overheads[o.key]!)) console.log(line);
+    // Records dropped (a collector that cannot keep up) would make the ratio look better than the cost: say how many.
+    for (const d of deliveries.filter((x) => x.server === o.server))
+      console.log(
+        `  ${d.model} records: ${d.sent} sent, ${d.dropped} dropped, ${d.queued} queued, of ${d.answered} requests answered`,
+      );
+  }
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `server-${result.date.replace(/[:.]/g, '-')}.json`);
