@@ -278,6 +278,51 @@ describe('validation at the API server', () => {
       /spec\.runtime\.env\[1\]: .*MODELSHIP_MAX_BATCH_SIZE is set by the operator from spec\.runtime\.batching\.maxBatchSize: remove it from spec\.runtime\.env.*spec\.runtime\.env\[2\]: .*MODELSHIP_MODEL_URI is set by the operator from spec\.model\.storageUri/s,
     ],
     [
+      'a shadow step without strategy Canary',
+      `${valid}\n  rollout: {shadow: {duration: 1m}}`,
+      /spec\.rollout\.shadow: .*shadow is only for strategy Canary/,
+    ],
+    [
+      'a shadow step with a provider that cannot compare answers',
+      `${valid}\n  rollout: {strategy: Canary, shadow: {}}\n  traffic: {provider: Istio}`,
+      /spec\.rollout\.shadow: .*needs traffic\.provider Router/,
+    ],
+    [
+      'an agreement above 1',
+      `${valid}\n  rollout: {strategy: Canary, shadow: {agreement: 95}}`,
+      /spec\.rollout\.shadow\.agreement: .*less than or equal to 1/,
+    ],
+    [
+      'accuracy with max (higher is better)',
+      `${valid}\n  rollout: {strategy: Canary}\n  analysis: {metrics: [{name: accuracy, max: 0.9}]}`,
+      /spec\.analysis\.metrics\[0\]: .*accuracy takes min/,
+    ],
+    [
+      'a metric with both min and relativeToStable',
+      `${valid}\n  rollout: {strategy: Canary}\n  analysis: {metrics: [{name: accuracy, min: 0.9, relativeToStable: 0.01}]}`,
+      /spec\.analysis\.metrics\[0\]: .*exactly one of max, min/,
+    ],
+    [
+      'onDrift without drift monitoring',
+      `${valid}\n  retraining: {schedule: "@daily", output: "pvc://runs/x", onDrift: true, template: {image: t}}`,
+      /spec\.retraining\.onDrift: .*needs monitoring\.drift/,
+    ],
+    [
+      'a drift threshold of 0',
+      `${valid}\n  monitoring: {drift: {threshold: 0}}`,
+      /spec\.monitoring\.drift\.threshold: .*greater than or equal to 0\.001/,
+    ],
+    [
+      'payload logs to http without a url',
+      `${valid}\n  logging: {payloads: {sink: http}}`,
+      /spec\.logging\.payloads\.url: .*url is set exactly when sink is http/,
+    ],
+    [
+      'a payload sample above 1',
+      `${valid}\n  logging: {payloads: {sample: 2}}`,
+      /spec\.logging\.payloads\.sample: .*less than or equal to 1/,
+    ],
+    [
       'a serviceAccountName that is not a name',
       `${valid}\n  runtime: {serviceAccountName: "Not_Valid"}`,
       /spec\.runtime\.serviceAccountName: .*valid ServiceAccount name/,

@@ -27,8 +27,7 @@ export const DriftSpec = Type.Object(
       Type.Number({
         description:
           'Population stability index above which a feature has drifted (0.1 is commonly read as a moderate shift, 0.25 as a large one). Default: 0.2.',
-        minimum: 0,
-        exclusiveMinimum: 0,
+        minimum: 0.001,
         default: 0.2,
       }),
     ),
