@@ -8,14 +8,11 @@
  * once it fronts the revisions), instead of staying on the pods they first reached for as long as they live.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { irisModel } from '../../test/fixtures/onnx/models.js';
-import { startRouter, type RunningRouter } from '../src/router/main.js';
-import { captureLogger, startTestServer, type TestServer } from './support/server.js';
+import { startTestRouter, type TestRouter } from './support/router.js';
+import { startTestServer, type TestServer } from './support/server.js';
 
 const body = JSON.stringify({
   inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
@@ -60,40 +57,22 @@ async function sequence(base: string, n: number) {
 
 let server: TestServer;
 let unlimited: TestServer;
-let router: RunningRouter;
-let dir: string;
+let router: TestRouter;
 
 beforeAll(async () => {
   [server, unlimited] = await Promise.all([
     startTestServer(irisModel(), { modelName: 'iris', maxRequestsPerConnection: 4 }),
     startTestServer(irisModel(), { modelName: 'iris', maxRequestsPerConnection: 0 }),
   ]);
-  dir = await mkdtemp(join(tmpdir(), 'modelship-reuse-'));
-  const routesFile = join(dir, 'routes.json');
-  await writeFile(
-    routesFile,
-    JSON.stringify({ backends: [{ revision: 'r1', url: unlimited.base, weight: 100 }], matches: [] }),
+  router = await startTestRouter(
+    { backends: [{ revision: 'r1', url: unlimited.base, weight: 100 }], matches: [] },
+    { maxRequestsPerConnection: 3, logLevel: 'warn' },
   );
-  router = await startRouter(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      routesFile,
-      upstreamTimeoutMs: 10_000,
-      maxRequestsPerConnection: 3,
-      drainTimeoutMs: 5_000,
-      logLevel: 'warn',
-    },
-    { logger: captureLogger().logger },
-  );
-  await router.ready;
 }, 60_000);
 
 afterAll(async () => {
-  await router?.shutdown();
+  await router?.stop();
   await Promise.all([server?.stop(), unlimited?.stop()]);
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('--max-requests-per-connection', () => {
@@ -103,7 +82,7 @@ describe('--max-requests-per-connection', () => {
   });
 
   it('the router does the same to its clients', async () => {
-    const r = await sequence(`http://127.0.0.1:${router.port}`, 7);
+    const r = await sequence(router.base, 7);
     expect(r).toEqual({ statuses: [200], sockets: 3, closedAfter: [3, 6] });
   });
 

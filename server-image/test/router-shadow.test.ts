@@ -8,16 +8,13 @@
  * the bound on mirrored requests in flight; the clients never notice any of them.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildModel } from '../../test/fixtures/onnx/builder.js';
-import { startRouter, type RunningRouter } from '../src/router/main.js';
 import type { RouteTable, ShadowRoute } from '../src/router/routes.js';
 import { http } from './support/client.js';
-import { captureLogger, startTestServer, waitUntil, type TestServer } from './support/server.js';
+import { startTestRouter, type TestRouter } from './support/router.js';
+import { startTestServer, waitUntil, type TestServer } from './support/server.js';
 
 /**
  * A linear classifier over 4 features: logits = features · W, `probabilities` = softmax, `label` = argmax.
@@ -59,9 +56,7 @@ const bodyFor = (i: number, binaryOutput = false) =>
 let stable: TestServer;
 let same: TestServer;
 let different: TestServer;
-let router: RunningRouter;
-let dir: string;
-let routesFile: string;
+let testRouter: TestRouter;
 let base: string;
 let metricsBase: string;
 const agent = new Agent({ keepAlive: true, maxSockets: 8 });
@@ -123,7 +118,7 @@ async function setTable(shadow?: ShadowRoute): Promise<void> {
     matches: [],
     ...(shadow ? { shadow } : {}),
   };
-  await writeFile(routesFile, JSON.stringify(t));
+  await testRouter.setTable(t);
   await waitUntil(
     `the router applies ${JSON.stringify(t)}`,
     async () => {
@@ -164,39 +159,21 @@ beforeAll(async () => {
       revision: 'rev-different',
     }),
   ]);
-  dir = await mkdtemp(join(tmpdir(), 'modelship-router-shadow-'));
-  routesFile = join(dir, 'routes.json');
-  await writeFile(
-    routesFile,
-    JSON.stringify({ backends: [{ revision: 'rev-stable', url: stable.base, weight: 100 }], matches: [] }),
-  );
-  router = await startRouter(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      routesFile,
-      upstreamTimeoutMs: 10_000,
-      maxRequestsPerConnection: 1000,
-      drainTimeoutMs: 5_000,
-      logLevel: 'debug',
-    },
-    { logger: captureLogger().logger },
-  );
-  await router.ready;
-  base = `http://127.0.0.1:${router.port}`;
-  metricsBase = `http://127.0.0.1:${router.metricsPort}`;
+  testRouter = await startTestRouter({
+    backends: [{ revision: 'rev-stable', url: stable.base, weight: 100 }],
+    matches: [],
+  });
+  ({ base, metricsBase } = testRouter);
 }, 60_000);
 
 afterAll(async () => {
   agent.destroy();
-  await router?.shutdown();
+  await testRouter?.stop();
   for (const s of hanging) {
     s.closeAllConnections();
     await new Promise((resolve) => s.close(resolve));
   }
   await Promise.all([stable?.stop(), same?.stop(), different?.stop()]);
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** The stable revision's answer to request i, as the client must get it whatever the shadow does. */
@@ -308,9 +285,9 @@ describe('shadow traffic', () => {
     expect(hang.seen).toHaveLength(2);
 
     // Two shadow requests are still waiting for answers that will never come: shutting down does not wait for them.
-    await router.shutdown();
+    await testRouter.router.shutdown();
     // They were abandoned, not counted: a router stopping says nothing about the shadow.
-    const m = await router.metrics.registry.metrics();
+    const m = await testRouter.router.metrics.registry.metrics();
     expect(value(m, 'modelship_router_shadow_requests_total{revision="rev-busy",result="error"}')).toBe(0);
   });
 });

@@ -7,14 +7,11 @@
  * table refused while the last good one stays, a dead backend counted as errors, bodies streamed as they are.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { irisModel } from '../../test/fixtures/onnx/models.js';
-import { startRouter, type RunningRouter } from '../src/router/main.js';
 import type { RouteTable } from '../src/router/routes.js';
-import { captureLogger, startTestServer, type TestServer } from './support/server.js';
+import { startTestRouter, type TestRouter } from './support/router.js';
+import { startTestServer, type TestServer } from './support/server.js';
 
 const body = JSON.stringify({
   inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
@@ -22,9 +19,7 @@ const body = JSON.stringify({
 
 let stable: TestServer;
 let canary: TestServer;
-let router: RunningRouter;
-let dir: string;
-let routesFile: string;
+let router: TestRouter;
 let base: string;
 let metricsBase: string;
 const agent = new Agent({ keepAlive: true, maxSockets: 8 });
@@ -79,7 +74,7 @@ async function metrics(): Promise<string> {
 
 /** Writes a table and waits until the router shows it in force (its weight gauge). */
 async function setTable(t: RouteTable): Promise<void> {
-  await writeFile(routesFile, JSON.stringify(t));
+  await router.setTable(t);
   const expected = t.backends.map(
     (b) => `modelship_router_backend_weight{revision="${b.revision}"} ${b.weight}`,
   );
@@ -104,33 +99,14 @@ beforeAll(async () => {
     startTestServer(irisModel(), { modelName: 'iris', modelVersion: '1', revision: 'rev-stable' }),
     startTestServer(irisModel(), { modelName: 'iris', modelVersion: '2', revision: 'rev-canary' }),
   ]);
-  dir = await mkdtemp(join(tmpdir(), 'modelship-router-'));
-  routesFile = join(dir, 'routes.json');
-  await writeFile(routesFile, JSON.stringify(table(100)));
-  const { logger } = captureLogger();
-  router = await startRouter(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      routesFile,
-      upstreamTimeoutMs: 10_000,
-      maxRequestsPerConnection: 1000,
-      drainTimeoutMs: 5_000,
-      logLevel: 'debug',
-    },
-    { logger },
-  );
-  await router.ready;
-  base = `http://127.0.0.1:${router.port}`;
-  metricsBase = `http://127.0.0.1:${router.metricsPort}`;
+  router = await startTestRouter(table(100));
+  ({ base, metricsBase } = router);
 }, 60_000);
 
 afterAll(async () => {
   agent.destroy();
-  await router?.shutdown();
+  await router?.stop();
   await Promise.all([stable?.stop(), canary?.stop()]);
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('the router', () => {
@@ -165,7 +141,7 @@ describe('the router', () => {
   it('applies a new table on a kept-alive connection without dropping it, and refuses a malformed one', async () => {
     await setTable(table(0));
     expect((await infer()).revision).toBe('rev-canary');
-    await writeFile(routesFile, '{"backends": []}');
+    await router.setTable('{"backends": []}');
     for (let i = 0; ; i++) {
       if ((await metrics()).includes('modelship_router_table_reloads_total{result="rejected"} 1')) break;
       if (i > 400) throw new Error('the malformed table was never seen');
