@@ -86,18 +86,21 @@ async function send(url: string, data: number[][], headers: Record<string, strin
   return answers;
 }
 
-/** `iris` Ready behind its router, in a namespace of its own, answering at `url`. */
-async function serving(spec: object): Promise<{ m: CanaryModel; url: string; base: string }> {
+/** `iris` Ready in a namespace of its own, answering at `url` (through its router when the rollout is a Canary). */
+async function serving(
+  spec: { rollout?: { strategy?: string } } & Record<string, unknown>,
+): Promise<{ m: CanaryModel; url: string; base: string }> {
   const m = await CanaryModel.create('e2e-monitoring');
   await m.deploy('1', 'monitoring-v1.onnx', spec);
   await m.until(async () => (await m.get()).status?.phase === 'Ready', 180_000);
-  await m.until(
-    async () =>
-      (await core.readNamespacedService({ namespace: m.ns, name: 'iris' })).spec?.selector?.[
-        'app.kubernetes.io/component'
-      ] === 'router',
-    180_000,
-  );
+  if (spec.rollout?.strategy === 'Canary')
+    await m.until(
+      async () =>
+        (await core.readNamespacedService({ namespace: m.ns, name: 'iris' })).spec?.selector?.[
+          'app.kubernetes.io/component'
+        ] === 'router',
+      180_000,
+    );
   const base = `http://${await clusterIp(m.ns, 'iris')}/v2/models/iris`;
   await eventually(async () => (await post(`${base}/infer`, body)).status === 200, 60_000, 200);
   return { m, url: `${base}/infer`, base };
