@@ -284,7 +284,7 @@ describe('shadow traffic', () => {
     });
     const report = await load.stop();
     expect(md.status!.rejected!.reason).toMatch(/^shadow traffic: agreement \d+(\.\d+)?% below 90%/);
-    expect([...weights]).toEqual([0]);
+    expect([...weights].filter((w) => w > 0)).toEqual([]);
     expect({ failed: report.failed, versions: Object.keys(report.versions) }).toEqual({
       failed: 0,
       versions: ['1'],
