@@ -140,7 +140,15 @@ describe('printer columns', () => {
             },
             conditions: [
               { type: 'Ready', status: 'True', reason: 'Serving', message: 'ok', lastTransitionTime: now },
+              {
+                type: 'Drifted',
+                status: 'True',
+                reason: 'InputDrift',
+                message: 'x',
+                lastTransitionTime: now,
+              },
             ],
+            feedback: { rows: 20, accuracy: 0.7, evaluatedAt: now },
           },
         },
       },
@@ -148,6 +156,11 @@ describe('printer columns', () => {
     );
     const row = (await kubectlOk(['get', 'md', 'columns', '-n', ns, '--no-headers'])).trim().split(/\s+/);
     expect(row.slice(0, 7)).toEqual(['columns', 'churn', '1', '2', '10', 'Progressing', 'True']);
+    // -o wide adds what the serving pods watch.
+    const wide = (await kubectlOk(['get', 'md', 'columns', '-n', ns, '-o', 'wide', '--no-headers']))
+      .trim()
+      .split(/\s+/);
+    expect(wide.slice(-2)).toEqual(['True', '0.7']);
   });
 
   it('keeps status out of reach of spec writes (status subresource)', async () => {

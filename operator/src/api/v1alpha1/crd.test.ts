@@ -210,6 +210,8 @@ describe('the CRD', () => {
       'Phase',
       'Ready',
       'Age',
+      'Drifted',
+      'Accuracy',
     ]);
   });
 });

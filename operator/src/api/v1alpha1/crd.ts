@@ -37,6 +37,21 @@ export const printerColumns = [
     description: 'Whether the model serves.',
   },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  // -o wide: what the serving pods watch (spec.monitoring).
+  {
+    name: 'Drifted',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Drifted")].status',
+    description: 'Whether a watched input feature drifted from the baseline (spec.monitoring.drift).',
+    priority: 1,
+  },
+  {
+    name: 'Accuracy',
+    type: 'number',
+    jsonPath: '.status.feedback.accuracy',
+    description: 'Live accuracy from posted ground truth (spec.monitoring.feedback).',
+    priority: 1,
+  },
 ];
 
 export function openApiSchema(): JsonSchema {
