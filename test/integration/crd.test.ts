@@ -323,7 +323,7 @@ describe('validation at the API server', () => {
     [
       'a drift threshold of 0',
       `${valid}\n  monitoring: {drift: {threshold: 0}}`,
-      /spec\.monitoring\.drift\.threshold: .*greater than or equal to 0\.001/,
+      /spec\.monitoring\.drift\.threshold: .*must be greater than 0/,
     ],
     [
       'payload logs to http without a url',

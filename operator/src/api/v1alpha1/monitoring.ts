@@ -27,8 +27,11 @@ export const DriftSpec = Type.Object(
       Type.Number({
         description:
           'Population stability index above which a feature has drifted (0.1 is commonly read as a moderate shift, 0.25 as a large one). Default: 0.2.',
-        minimum: 0.001,
+        minimum: 0,
         default: 0.2,
+        // Not `minimum: 0.001`: the API server compares an integer value with an integer-truncated bound, so 0
+        // passed it. CEL compares numbers as numbers.
+        ...cel({ rule: 'self > 0.0', message: 'must be greater than 0' }),
       }),
     ),
     window: Type.Optional(
