@@ -84,6 +84,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ...config,
       modelUri: redact(config.modelUri),
       ...(config.payloadLogUrl ? { payloadLogUrl: redact(config.payloadLogUrl) } : {}),
+      ...(config.baselineUri ? { baselineUri: redact(config.baselineUri) } : {}),
     },
   });
 

@@ -204,6 +204,23 @@ describe('a baseline that cannot be used', () => {
     60_000,
   );
 
+  it('never logs a presigned baseline URL’s query string', async () => {
+    const s = await startTestServer(irisModel(), {
+      modelName: 'iris',
+      baselineUri: `http://127.0.0.1:1/baseline.json?X-Amz-Signature=s3cr3t`,
+      loadRetryDelayMs: 10,
+    });
+    try {
+      await waitUntil('the baseline is refused', async () =>
+        s.logs.some((l) => /^drift monitoring is off/.test(String(l.message))),
+      );
+      expect(s.logs.find((l) => l.message === 'starting')).toBeDefined();
+      expect(JSON.stringify(s.logs)).not.toContain('s3cr3t');
+    } finally {
+      await s.stop();
+    }
+  }, 60_000);
+
   it('no --baseline-uri: no drift monitor, no drift or prediction series', async () => {
     const s = await startTestServer(irisModel(), { modelName: 'iris' });
     try {
