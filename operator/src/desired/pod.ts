@@ -2,6 +2,7 @@
 import type {
   V1Container,
   V1EnvVar,
+  V1Pod,
   V1PodTemplateSpec,
   V1Volume,
   V1VolumeMount,
@@ -13,6 +14,9 @@ import { revisionLabels, servedModelName } from './names.js';
 import { peersPort, peersServiceName } from './service.js';
 
 export const ports = { http: 8080, metrics: 9090 } as const;
+
+/** Where a pod's Prometheus metrics are (the serving pods' and the router's metrics port). */
+export const podMetricsUrl = (pod: V1Pod): string => `http://${pod.status!.podIP}:${ports.metrics}/metrics`;
 export const paths = { cache: '/var/cache/modelship', tmp: '/tmp', pvcRoot: '/mnt/pvc' } as const;
 /** The serving image's non-root user (server-image/Dockerfile). */
 export const serverUid = 65532;

@@ -24,13 +24,17 @@ const routerErrors = `{namespace="{{namespace}}",revision="{{revision}}",code=~"
 const serverFilter = '{namespace="{{namespace}}",revision="{{revision}}"}';
 const serverErrors = `{namespace="{{namespace}}",revision="{{revision}}",reason=~"${serverSeries.errorReasons.join('|')}"}`;
 
+const shadowFilter = (result: string) =>
+  `{namespace="{{namespace}}",revision="{{revision}}",result=~"${result}"}`;
+const shadowCompared = `sum(increase(${routerSeries.shadow}${shadowFilter('agree|disagree')}[{{window}}]))`;
+
 /** Ground truth joined by the serving pods and mirrored requests compared by the router: the same either way. */
 const judgedQueries = {
   feedbackRows: `sum(increase(modelship_feedback_rows_total${serverFilter}[{{window}}]))`,
   accuracy: `sum(increase(modelship_feedback_correct_total${serverFilter}[{{window}}])) / sum(increase(modelship_feedback_rows_total${serverFilter}[{{window}}]))`,
   meanAbsoluteError: `sum(increase(modelship_feedback_absolute_error_sum${serverFilter}[{{window}}])) / sum(increase(modelship_feedback_rows_total${serverFilter}[{{window}}]))`,
-  shadowCompared: `sum(increase(${routerSeries.shadow}{namespace="{{namespace}}",revision="{{revision}}",result=~"agree|disagree"}[{{window}}]))`,
-  agreement: `(sum(increase(${routerSeries.shadow}{namespace="{{namespace}}",revision="{{revision}}",result="agree"}[{{window}}])) or vector(0)) / sum(increase(${routerSeries.shadow}{namespace="{{namespace}}",revision="{{revision}}",result=~"agree|disagree"}[{{window}}]))`,
+  shadowCompared,
+  agreement: `(sum(increase(${routerSeries.shadow}${shadowFilter('agree')}[{{window}}])) or vector(0)) / ${shadowCompared}`,
 };
 
 /** Which samples count for a metric. */

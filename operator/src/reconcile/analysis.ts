@@ -6,7 +6,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { formatDuration } from '../api/v1alpha1/duration.js';
 import { labelKeys } from '../desired/names.js';
-import { ports } from '../desired/pod.js';
+import { podMetricsUrl } from '../desired/pod.js';
 import type { Measurements } from '../metrics/measurements.js';
 import { prometheusMeasurements, routerQueries, serverQueries } from '../metrics/prometheus.js';
 import { feedbackReadings, routerReadings, serverReadings } from '../metrics/readings.js';
@@ -40,18 +40,17 @@ const groundTruthMetrics: ReadonlySet<string> = new Set(['accuracy', 'meanAbsolu
 export function scrapeTargets(i: AnalysisInput): ScrapeTarget[] {
   const router = i.provider === 'Router';
   const groundTruth = i.plan.analysis.checks.some((c) => groundTruthMetrics.has(c.metric));
-  const url = (p: V1Pod) => `http://${p.status!.podIP}:${ports.metrics}/metrics`;
   const targets: ScrapeTarget[] = [];
   for (const p of i.pods) {
     if (!p.status?.podIP || p.metadata?.deletionTimestamp) continue;
     const id = p.metadata!.name!;
     if (p.metadata?.labels?.[labelKeys.component] === routerComponent) {
-      if (router) targets.push({ id, url: url(p), readings: routerReadings });
+      if (router) targets.push({ id, url: podMetricsUrl(p), readings: routerReadings });
     } else if (
       [i.stable.revision, i.canary.revision].includes(p.metadata?.labels?.[labelKeys.revision] ?? '')
     ) {
-      if (!router) targets.push({ id, url: url(p), readings: serverReadings });
-      else if (groundTruth) targets.push({ id, url: url(p), readings: feedbackReadings });
+      if (!router) targets.push({ id, url: podMetricsUrl(p), readings: serverReadings });
+      else if (groundTruth) targets.push({ id, url: podMetricsUrl(p), readings: feedbackReadings });
     }
   }
   return targets;

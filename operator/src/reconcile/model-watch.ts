@@ -6,7 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { labelKeys } from '../desired/names.js';
-import { ports } from '../desired/pod.js';
+import { podMetricsUrl } from '../desired/pod.js';
 import type { Clock } from '../kube/clock.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { fetchText, type FetchText } from '../metrics/scraper.js';
@@ -45,10 +45,7 @@ export class ModelWatch {
     const readings = await Promise.all(
       targets.map(async (p) => {
         try {
-          const text = await this.fetch(
-            `http://${p.status!.podIP}:${ports.metrics}/metrics`,
-            scrapeTimeoutMs,
-          );
+          const text = await this.fetch(podMetricsUrl(p), scrapeTimeoutMs);
           return parseExposition(text);
         } catch {
           return undefined;

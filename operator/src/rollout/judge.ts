@@ -52,11 +52,11 @@ const unit = (m: MetricName, v: number): string => {
   return `${(v * 100).toFixed(2).replace(/\.?0+$/, '')}%`;
 };
 
-/** "served 12 of the 20 requests" / "has 12 of the 20 ground-truth rows", for the reasons. */
-const fewer = (m: MetricName, n: number, needed: number): string =>
-  samplesOf(m) === 'requests'
-    ? `served ${n} of the ${needed} requests`
-    : `has ${n} of the ${needed} ${samplesOf(m)}`;
+/** "served 50 requests", "has 12 of the 20 ground-truth rows": a revision's samples, for the reasons. */
+const amount = (m: MetricName, n: number, needed?: number): string => {
+  const count = needed === undefined ? `${n}` : `${n} of the ${needed}`;
+  return samplesOf(m) === 'requests' ? `served ${count} requests` : `has ${count} ${samplesOf(m)}`;
+};
 
 /** What a metric's samples are, for the reasons. */
 const samplesOf = (m: MetricName): string =>
@@ -74,13 +74,13 @@ export function judge(check: MetricCheck, canary: Measurement, stable: Measureme
     return {
       ...base,
       verdict: 'NoData',
-      reason: `${metric}: the canary ${fewer(metric, canary.samples, minSamples)} needed for a verdict`,
+      reason: `${metric}: the canary ${amount(metric, canary.samples, minSamples)} needed for a verdict`,
     };
   if (canary.value === undefined)
     return {
       ...base,
       verdict: 'NoData',
-      reason: `${metric}: no value for the canary although it ${samplesOf(metric) === 'requests' ? 'served' : 'has'} ${canary.samples} ${samplesOf(metric)}`,
+      reason: `${metric}: no value for the canary although it ${amount(metric, canary.samples)}`,
     };
   let limit = check.threshold;
   if (check.mode === 'relativeToStable') {
@@ -88,13 +88,13 @@ export function judge(check: MetricCheck, canary: Measurement, stable: Measureme
       return {
         ...base,
         verdict: 'NoData',
-        reason: `${metric}: the stable version ${fewer(metric, stable.samples, minSamples)} needed to compare with`,
+        reason: `${metric}: the stable version ${amount(metric, stable.samples, minSamples)} needed to compare with`,
       };
     if (stable.value === undefined)
       return {
         ...base,
         verdict: 'NoData',
-        reason: `${metric}: no value for the stable version although it ${samplesOf(metric) === 'requests' ? 'served' : 'has'} ${stable.samples} ${samplesOf(metric)}`,
+        reason: `${metric}: no value for the stable version although it ${amount(metric, stable.samples)}`,
       };
     limit = higher ? stable.value - check.threshold : stable.value + check.threshold;
   }
