@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { buildProgram, type InspectConfig, type ServerConfig } from './config.js';
 import * as ENV from './env.js';
+import type { RouterConfig } from './router/main.js';
 
 async function parse(args: string[]): Promise<ServerConfig> {
   let config: ServerConfig | undefined;
@@ -122,6 +123,54 @@ describe('serve: feedback and payload log settings', () => {
       payloadLogUrl: 'https://collector.example/events',
       payloadLogSample: 0.25,
       payloadLogRedact: ['features', 'label'],
+    });
+  });
+});
+
+describe('TLS settings (serve and route)', () => {
+  async function parseRoute(args: string[]): Promise<RouterConfig> {
+    let config: RouterConfig | undefined;
+    await buildProgram(
+      () => undefined,
+      (c) => {
+        config = c;
+      },
+    ).parseAsync(['node', 'modelship-server', 'route', '--routes-file', '/r.json', ...args]);
+    return config!;
+  }
+
+  it('are off by default, an empty directory variable too', async () => {
+    expect(await parse(['--model-uri', '/m.onnx'])).toMatchObject({ metricsTls: false });
+    expect((await parse(['--model-uri', '/m.onnx'])).tlsDir).toBeUndefined();
+    process.env[ENV.TLS_DIR] = '';
+    process.env[ENV.METRICS_TLS] = 'false';
+    expect((await parse(['--model-uri', '/m.onnx'])).tlsDir).toBeUndefined();
+    const route = await parseRoute([]);
+    expect(route).toMatchObject({ metricsTls: false });
+    expect(route.tlsDir).toBeUndefined();
+    expect(route.backendCaFile).toBeUndefined();
+  });
+
+  it('are read from variables or flags', async () => {
+    Object.assign(process.env, {
+      [ENV.TLS_DIR]: '/etc/modelship/tls',
+      [ENV.METRICS_TLS]: 'TRUE',
+      [ENV.ROUTER_BACKEND_CA_FILE]: '/etc/modelship/backend-ca/ca.crt',
+    });
+    expect(await parse(['--model-uri', '/m.onnx'])).toMatchObject({
+      tlsDir: '/etc/modelship/tls',
+      metricsTls: true,
+    });
+    expect(await parseRoute([])).toMatchObject({
+      tlsDir: '/etc/modelship/tls',
+      metricsTls: true,
+      backendCaFile: '/etc/modelship/backend-ca/ca.crt',
+    });
+    expect(
+      await parse(['--model-uri', '/m.onnx', '--tls-dir', '/t', '--metrics-tls', 'false']),
+    ).toMatchObject({
+      tlsDir: '/t',
+      metricsTls: false,
     });
   });
 });

@@ -63,6 +63,10 @@ export interface ServerConfig {
   payloadLogQueueSize?: number;
   payloadLogBatchSize?: number;
   payloadLogFlushMs?: number;
+  /** A kubernetes.io/tls Secret's directory (tls.crt, tls.key): the inference port serves HTTPS. */
+  tlsDir?: string;
+  /** The metrics port serves HTTPS too, with the same certificate (needs tlsDir). */
+  metricsTls?: boolean;
 }
 
 /** `modelship-server inspect`: serve's settings for fetching and opening the model, and its own. */
@@ -140,6 +144,26 @@ const httpUrl = (value: string): string | undefined => {
     throw new InvalidArgumentError(`must be an http:// or https:// URL, got '${url.protocol}'`);
   return value;
 };
+
+/** "true" or "false" (an environment variable cannot be a bare flag: commander would take "false" as set). */
+const bool = (value: string): boolean => {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  throw new InvalidArgumentError(`must be true or false, got '${value}'`);
+};
+
+/** The TLS flags of `serve` and `route` (src/tls/). */
+const tlsOptions = (o: (flags: string, description: string, env: string) => Option): Option[] => [
+  o(
+    '--tls-dir <dir>',
+    'serve HTTPS with tls.crt and tls.key from this directory (a kubernetes.io/tls Secret), reloaded when they change',
+    ENV.TLS_DIR,
+  ),
+  o('--metrics-tls <bool>', 'the metrics port serves HTTPS too, with the same certificate', ENV.METRICS_TLS)
+    .default(false)
+    .argParser(bool),
+];
 
 /** Comma-separated names, empty ones ignored ('' = none: a template that always sets the variable). */
 const someNames = (value: string): string[] =>
@@ -265,6 +289,7 @@ function serveOptions(): Option[] {
       .default(3_600_000)
       .argParser(int(1000, 'an integer >= 1000')),
     ...monitoringOptions(o),
+    ...tlsOptions(o),
   ];
 }
 
@@ -444,6 +469,12 @@ function routeOptions(): Option[] {
     o('--log-level <level>', 'error, warn, info or debug', ENV.LOG_LEVEL)
       .default('info')
       .choices(['error', 'warn', 'info', 'debug']),
+    ...tlsOptions(o),
+    o(
+      '--backend-ca-file <path>',
+      "PEM CA bundle https:// backends are verified against (else the system's), re-read when it changes",
+      ENV.ROUTER_BACKEND_CA_FILE,
+    ),
   ];
 }
 
@@ -502,6 +533,8 @@ export function buildProgram(
       maxRequestsPerConnection: opts.maxRequestsPerConnection as number,
       drainTimeoutMs: opts.drainTimeoutMs as number,
       logLevel: opts.logLevel as string,
+      ...tlsConfig(opts, route),
+      backendCaFile: (opts.backendCaFile as string) || undefined,
     });
   });
   const inspect = program
@@ -543,7 +576,7 @@ function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
     );
   // An empty MODELSHIP_BASELINE_URI (a template that always sets it) means no drift monitoring.
   // Likewise an empty --feedback-output (the first output) and --payload-log-url (none).
-  const { baselineUri, feedbackOutput, payloadLogUrl, feedbackPeers, ...rest } = opts;
+  const { baselineUri, feedbackOutput, payloadLogUrl, feedbackPeers, tlsDir, metricsTls, ...rest } = opts;
   for (const peer of ((feedbackPeers as string | undefined) ?? '').split(',').filter((p) => p.trim()))
     if (!/^https?:\/\/[^/\s]+\/?$/.test(peer.trim()))
       cmd.error(`error: --feedback-peers: '${peer.trim()}' is not http://host:port`, { exitCode: 2 });
@@ -553,5 +586,14 @@ function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
     baselineUri: (baselineUri as string) || undefined,
     feedbackOutput: (feedbackOutput as string) || undefined,
     payloadLogUrl: (payloadLogUrl as string) || undefined,
+    ...tlsConfig({ tlsDir, metricsTls }, cmd),
   };
+}
+
+/** An empty MODELSHIP_TLS_DIR (a template that always sets it) means plain HTTP; metrics TLS needs a certificate. */
+function tlsConfig(opts: Record<string, unknown>, cmd: Command): { tlsDir?: string; metricsTls: boolean } {
+  const tlsDir = (opts.tlsDir as string) || undefined;
+  if (opts.metricsTls === true && !tlsDir)
+    cmd.error(`error: --metrics-tls needs the certificate: --tls-dir (or ${ENV.TLS_DIR})`, { exitCode: 2 });
+  return { ...(tlsDir ? { tlsDir } : {}), metricsTls: opts.metricsTls === true };
 }

@@ -105,10 +105,24 @@ export const PAYLOAD_LOG_BATCH_SIZE = 'MODELSHIP_PAYLOAD_LOG_BATCH_SIZE';
 /** Payload logs: longest a record waits for a fuller batch, ms (--payload-log-flush-ms). @default 1000 */
 export const PAYLOAD_LOG_FLUSH_MS = 'MODELSHIP_PAYLOAD_LOG_FLUSH_MS';
 
+/**
+ * TLS: a directory holding tls.crt and tls.key (a mounted kubernetes.io/tls Secret, as cert-manager writes it):
+ * the inference port (and the router's, for `route`) serves HTTPS, and picks up a renewed certificate without a
+ * restart (--tls-dir). Unset or '': plain HTTP.
+ */
+export const TLS_DIR = 'MODELSHIP_TLS_DIR';
+/** TLS: `true` makes the metrics port serve HTTPS with the same certificate; needs TLS_DIR (--metrics-tls). @default 'false' */
+export const METRICS_TLS = 'MODELSHIP_METRICS_TLS';
+
 /** The router (`modelship-server route`): the ConfigMap holding its route table (--configmap). */
 export const ROUTER_CONFIGMAP = 'MODELSHIP_ROUTER_CONFIGMAP';
 /** The router: the namespace of that ConfigMap, normally the pod's own (--namespace). */
 export const ROUTER_NAMESPACE = 'MODELSHIP_ROUTER_NAMESPACE';
+/**
+ * The router: a PEM CA bundle that https:// backend and shadow URLs are verified against (the TLS Secret's ca.crt),
+ * re-read when it changes (--backend-ca-file). Unset: Node's trust store (plus NODE_EXTRA_CA_CERTS).
+ */
+export const ROUTER_BACKEND_CA_FILE = 'MODELSHIP_ROUTER_BACKEND_CA_FILE';
 
 /** `inspect`: the holdout set to score, same URI forms as the model (--holdout). Optional. */
 export const HOLDOUT_URI = 'MODELSHIP_HOLDOUT_URI';
@@ -171,8 +185,11 @@ export const ALL_ENV_VARS = [
   PAYLOAD_LOG_QUEUE_SIZE,
   PAYLOAD_LOG_BATCH_SIZE,
   PAYLOAD_LOG_FLUSH_MS,
+  TLS_DIR,
+  METRICS_TLS,
   ROUTER_CONFIGMAP,
   ROUTER_NAMESPACE,
+  ROUTER_BACKEND_CA_FILE,
   ...INSPECT_ONLY_ENV_VARS,
 ] as const;
 

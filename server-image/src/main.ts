@@ -6,7 +6,6 @@
  * draining, stopped, failed) moves only through repository/lifecycle.ts.
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { realClock, type Clock } from './clock.js';
@@ -30,6 +29,8 @@ import { loadModel } from './repository/loader.js';
 import type { OnnxModel } from './repository/model.js';
 import { ModelRegistry, type ModelEntry, type Serving } from './repository/registry.js';
 import { ModelStatistics } from './statistics.js';
+import { createServingServer } from './tls/server.js';
+import { loadTls, type TlsDeps } from './tls/setup.js';
 
 export const SERVER_NAME = 'modelship';
 export const SERVER_VERSION = '0.1.0';
@@ -68,6 +69,8 @@ export interface ServerDeps {
   random?: () => number;
   /** The payload log collector's timeout and backoff (tests shorten them). */
   payloadHttp?: Partial<Pick<HttpSinkOptions, 'timeoutMs' | 'backoffMs' | 'maxBackoffMs'>>;
+  /** How the TLS directory is watched (tests shorten the re-read). */
+  tlsWatch?: TlsDeps['watch'];
 }
 
 /** Starts the server. Tests inject a winston logger and read its lines, and may drive a fake clock. */
@@ -89,6 +92,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
 
   const metrics = new ServingMetrics(config.revision);
+  // First: a TLS directory without a usable certificate stops the start (never plain HTTP instead).
+  const tls = await loadTls(config.tlsDir, {
+    registry: metrics.registry,
+    logger: log,
+    clock,
+    watch: deps.tlsWatch,
+  });
   const labels = { model: config.modelName, version: config.modelVersion };
   metrics.declareModel(labels);
   const registry = new ModelRegistry();
@@ -172,23 +182,29 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
           (body, _path, forwarded) => feedback.feedback(body, { countMisses: !forwarded })),
   });
 
-  const server = createServer(app.handle);
+  const server = createServingServer(app.handle, tls);
   // Longer than the usual load balancer idle timeout (60 s), so the balancer, not the server, closes idle sockets.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   // Long-lived clients reconnect now and then, and so follow the Service to its current endpoints.
   server.maxRequestsPerSocket = config.maxRequestsPerConnection;
-  const metricsServer = createMetricsServer(metrics.registry);
-  await listen(server, config.port, config.host);
+  const metricsServer = createMetricsServer(metrics.registry, config.metricsTls ? tls : undefined);
   try {
+    await listen(server, config.port, config.host);
     await listen(metricsServer, config.metricsPort, config.host);
   } catch (err) {
     server.close();
+    tls?.stop();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
   const metricsPort = (metricsServer.address() as AddressInfo).port;
-  log.info('listening', { port, metricsPort, host: config.host });
+  log.info('listening', {
+    port,
+    metricsPort,
+    host: config.host,
+    ...(tls ? { tls: true, metricsTls: config.metricsTls === true } : {}),
+  });
 
   const model = loadModel(
     entry,
@@ -274,6 +290,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await closed;
       metricsServer.closeAllConnections();
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      tls?.stop();
       // A load still in progress is not awaited (a download may take minutes); the process exits after this, and
       // a model that loads after all is closed by the loader (the lifecycle no longer takes it).
       // The payload log delivers what it still holds (bounded), while the model closes.
@@ -285,7 +302,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   return { port, metricsPort, metrics, ...(drift ? { drift } : {}), loaded, broken, shutdown };
 }
 
-async function listen(server: Server, port: number, host: string): Promise<void> {
+async function listen(server: NetServer, port: number, host: string): Promise<void> {
   server.listen(port, host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
 }

@@ -29,7 +29,15 @@ describe('modelship-server', () => {
     const { code, stdout } = await cli(['route', '--help']);
     expect(code).toBe(0);
     const text = stdout.replace(/\s+/g, ' ');
-    for (const name of [ENV.ROUTER_CONFIGMAP, ENV.ROUTER_NAMESPACE, ENV.PORT, ENV.METRICS_PORT])
+    for (const name of [
+      ENV.ROUTER_CONFIGMAP,
+      ENV.ROUTER_NAMESPACE,
+      ENV.PORT,
+      ENV.METRICS_PORT,
+      ENV.TLS_DIR,
+      ENV.METRICS_TLS,
+      ENV.ROUTER_BACKEND_CA_FILE,
+    ])
       expect(text).toContain(`env: ${name}`);
     expect(text).toContain('--routes-file <path>');
   });
@@ -44,7 +52,12 @@ describe('modelship-server', () => {
     const { code, stdout } = await cli(['serve', '--help']);
     expect(code).toBe(0);
     const text = stdout.replace(/\s+/g, ' ');
-    const notServe: string[] = [ENV.ROUTER_CONFIGMAP, ENV.ROUTER_NAMESPACE, ...ENV.INSPECT_ONLY_ENV_VARS];
+    const notServe: string[] = [
+      ENV.ROUTER_CONFIGMAP,
+      ENV.ROUTER_NAMESPACE,
+      ENV.ROUTER_BACKEND_CA_FILE,
+      ...ENV.INSPECT_ONLY_ENV_VARS,
+    ];
     for (const name of ENV.ALL_ENV_VARS.filter((n) => !notServe.includes(n)))
       expect(text).toContain(`env: ${name}`);
     for (const flag of [
@@ -92,6 +105,21 @@ describe('modelship-server', () => {
       ['serve', '--model-uri', '/m.onnx', '--payload-log-url', 'ftp://x'],
       {},
       /must be an http:\/\/ or https:\/\/ URL/,
+    ],
+    [
+      ['serve', '--model-uri', '/m.onnx'],
+      { [ENV.METRICS_TLS]: 'yes' },
+      /--metrics-tls.*must be true or false/,
+    ],
+    [
+      ['serve', '--model-uri', '/m.onnx', '--metrics-tls', 'true'],
+      {},
+      /--metrics-tls needs the certificate: --tls-dir \(or MODELSHIP_TLS_DIR\)/,
+    ],
+    [
+      ['route', '--routes-file', '/r.json'],
+      { [ENV.METRICS_TLS]: 'true' },
+      /--metrics-tls needs the certificate/,
     ],
   ])(
     '%j with %j exits 2 with a clear message',

@@ -1,9 +1,13 @@
-/** The metrics port: GET /metrics in Prometheus text format, apart from the inference port and its auth. */
-import { createServer, type Server } from 'node:http';
+/**
+ * The metrics port: GET /metrics in Prometheus text format, apart from the inference port and its auth. Over TLS
+ * (--metrics-tls) with the inference port's certificate, reloaded with it.
+ */
 import type { Registry } from 'prom-client';
+import type { TlsIdentity } from '../tls/identity.js';
+import { createServingServer, type ServingServer } from '../tls/server.js';
 
-export function createMetricsServer(registry: Registry): Server {
-  return createServer((req, res) => {
+export function createMetricsServer(registry: Registry, tls?: TlsIdentity): ServingServer {
+  return createServingServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'application/json' });
@@ -20,5 +24,5 @@ export function createMetricsServer(registry: Registry): Server {
         res.end(JSON.stringify({ error: String(err) }));
       },
     );
-  });
+  }, tls);
 }

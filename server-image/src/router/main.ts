@@ -3,13 +3,15 @@
  * HTTP server; metrics on their own port; on SIGTERM it stops accepting at once and drains like the server does.
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { realClock, type Clock } from '../clock.js';
 import { whenQuiet } from '../drain.js';
 import { createMetricsServer } from '../http/metrics-server.js';
 import { createLogging } from '../logger.js';
+import { loadCaFile, type CaFile } from '../tls/ca-file.js';
+import { createServingServer } from '../tls/server.js';
+import { loadTls, type TlsDeps } from '../tls/setup.js';
 import { RouterMetrics } from './metrics.js';
 import { createRouterApp } from './proxy.js';
 import { compile, type CompiledTable } from './select.js';
@@ -35,6 +37,11 @@ export interface RouterConfig {
   maxRequestsPerConnection: number;
   drainTimeoutMs: number;
   logLevel: string;
+  /** A kubernetes.io/tls Secret's directory: the router serves HTTPS (and, with metricsTls, its metrics port). */
+  tlsDir?: string;
+  metricsTls?: boolean;
+  /** PEM bundle https:// backends are verified against (else Node's trust store). */
+  backendCaFile?: string;
 }
 
 export interface RunningRouter {
@@ -50,7 +57,14 @@ const DRAIN_QUIET_MS = 1000;
 
 export async function startRouter(
   config: RouterConfig,
-  deps: { logger?: Logger; clock?: Clock; access?: KubeAccess; random?: () => number } = {},
+  deps: {
+    logger?: Logger;
+    clock?: Clock;
+    access?: KubeAccess;
+    random?: () => number;
+    /** How the TLS directory and the backend CA file are watched (tests shorten the re-read). */
+    tlsWatch?: TlsDeps['watch'];
+  } = {},
 ): Promise<RunningRouter> {
   const log = deps.logger ?? createLogging(config.logLevel, { component: 'router' }).logger;
   const clock = deps.clock ?? realClock;
@@ -59,6 +73,7 @@ export async function startRouter(
   let draining = false;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let backendCa: CaFile | undefined;
   const app = createRouterApp({
     table: () => table,
     metrics,
@@ -67,6 +82,25 @@ export async function startRouter(
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     isDraining: () => draining,
     onShadowResult: (revision, result, reason) => log.debug('shadow answer', { revision, result, reason }),
+    backendCa: () => backendCa?.pem,
+  });
+  // Read before anything listens: a CA file or certificate that is not usable stops the start, saying why.
+  if (config.backendCaFile)
+    backendCa = await loadCaFile({
+      path: config.backendCaFile,
+      logger: log,
+      clock,
+      ...deps.tlsWatch,
+      changed: () => app.backendCaChanged(),
+    });
+  const tls = await loadTls(config.tlsDir, {
+    registry: metrics.registry,
+    logger: log,
+    clock,
+    watch: deps.tlsWatch,
+  }).catch((err: unknown) => {
+    backendCa?.stop();
+    throw err;
   });
   const events = {
     table: (t: Parameters<typeof compile>[0]) => {
@@ -102,16 +136,20 @@ export async function startRouter(
     );
   }
 
-  const server = createServer(app.handle);
+  const server = createServingServer(app.handle, tls);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.maxRequestsPerSocket = config.maxRequestsPerConnection;
-  const metricsServer = createMetricsServer(metrics.registry);
+  const metricsServer = createMetricsServer(metrics.registry, config.metricsTls ? tls : undefined);
   await listen(server, config.port, config.host);
   await listen(metricsServer, config.metricsPort, config.host);
   const port = (server.address() as AddressInfo).port;
   const metricsPort = (metricsServer.address() as AddressInfo).port;
-  log.info('listening', { port, metricsPort });
+  log.info('listening', {
+    port,
+    metricsPort,
+    ...(tls ? { tls: true, metricsTls: config.metricsTls === true } : {}),
+  });
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -128,6 +166,8 @@ export async function startRouter(
       server.closeAllConnections();
       await closed;
       app.close();
+      tls?.stop();
+      backendCa?.stop();
       metricsServer.closeAllConnections();
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       log.info('stopped', { drained: clean });
@@ -135,7 +175,7 @@ export async function startRouter(
   return { port, metricsPort, metrics, ready, shutdown };
 }
 
-async function listen(server: Server, port: number, host: string): Promise<void> {
+async function listen(server: NetServer, port: number, host: string): Promise<void> {
   server.listen(port, host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
 }

@@ -39,6 +39,7 @@ export class RouterMetrics {
   private readonly shadowRequests: Counter<'revision' | 'result'>;
   private readonly shadowDuration: Histogram<'revision'>;
   private readonly shadowTarget: Gauge<'revision'>;
+  private readonly tlsFailures: Counter<'revision'>;
   /** Series looked up once per revision and code (prom-client's labels() hashes on every call). */
   private readonly counters = new Map<string, ReturnType<Counter<'revision' | 'code'>['labels']>>();
   private readonly histograms = new Map<string, ReturnType<Histogram<'revision'>['labels']>>();
@@ -84,6 +85,12 @@ export class RouterMetrics {
       buckets: DURATION_BUCKETS,
       registers: [r],
     });
+    this.tlsFailures = new Counter({
+      name: 'modelship_router_backend_tls_failures_total',
+      help: "Connections to an https:// backend or shadow that failed TLS (its certificate did not verify against the backend CA or did not name the route's serverName, or the handshake failed), by revision; the request counts as code error too",
+      labelNames: ['revision'],
+      registers: [r],
+    });
     this.shadowTarget = new Gauge({
       name: 'modelship_router_shadow_target',
       help: '1 for the revision that gets mirrored requests under the route table in force',
@@ -119,6 +126,10 @@ export class RouterMetrics {
 
   shadowAnswered(revision: string, seconds: number): void {
     this.shadowDuration.observe({ revision }, seconds);
+  }
+
+  backendTlsFailed(revision: string): void {
+    this.tlsFailures.inc({ revision });
   }
 
   tableRejected(): void {

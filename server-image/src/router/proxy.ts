@@ -11,7 +11,10 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { isIP } from 'node:net';
 import type { Clock } from '../clock.js';
+import { isTlsFailure } from '../tls/errors.js';
 import type { Activity } from '../drain.js';
 import { forwardable } from './headers.js';
 import { codeClass, type RouterMetrics, type ShadowResult } from './metrics.js';
@@ -29,6 +32,8 @@ export interface RouterAppOptions {
   isDraining(): boolean;
   /** Told every shadow result other than agree or skipped, with why. */
   onShadowResult?(revision: string, result: ShadowResult, reason: string): void;
+  /** The CA bundle https:// backends are verified against; undefined: Node's trust store. */
+  backendCa?(): Buffer | undefined;
 }
 
 /** Errors that mean the connection was refused before anything was sent. */
@@ -103,10 +108,14 @@ export interface RouterApp extends Activity {
   readonly inflight: number;
   /** Closes the keep-alive pools. */
   close(): void;
+  /** The backend CA bundle changed: https connections made from now on verify against the new one. */
+  backendCaChanged(): void;
 }
 
 export function createRouterApp(o: RouterAppOptions): RouterApp {
   const agents = new Map<string, Upstream>();
+  /** https pools made under an earlier CA bundle: their requests in flight finish, then their sockets close. */
+  const retired = new Set<Upstream['agent']>();
   const random = o.random ?? Math.random;
   let inflight = 0;
   let last = o.clock.now();
@@ -116,17 +125,30 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
     for (const l of [...listeners]) l();
   };
 
-  const upstreamOf = (base: string) => {
-    let u = agents.get(base);
+  const upstreamOf = (base: string, serverName: string | undefined) => {
+    const key = serverName === undefined ? base : `${base} ${serverName}`;
+    let u = agents.get(key);
     if (!u) {
       const url = new URL(base);
       // Enough sockets for any load a router pod sees; idle ones are kept for reuse, then dropped.
-      u = {
-        agent: new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 }),
-        host: url.hostname,
-        port: Number(url.port || 80),
-      };
-      agents.set(base, u);
+      const pool = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64 };
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      u =
+        url.protocol === 'https:'
+          ? {
+              agent: new HttpsAgent({
+                ...pool,
+                ca: o.backendCa?.(),
+                // The name verified, and sent as SNI: never the client's Host header, which is forwarded as is
+                // (Node would take it). An IP address is verified against the certificate's IP SANs, without SNI.
+                servername: serverName ?? (isIP(host) ? '' : host),
+              }),
+              protocol: 'https:',
+              host,
+              port: Number(url.port || 443),
+            }
+          : { agent: new Agent(pool), protocol: 'http:', host, port: Number(url.port || 80) };
+      agents.set(key, u);
     }
     return u;
   };
@@ -188,9 +210,10 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
       counted = true;
       o.metrics.done(backend.revision, code, (o.clock.now() - started) / 1000);
     };
-    const u = upstreamOf(backend.url);
+    const u = upstreamOf(backend.url, backend.serverName);
     const upstream = request({
       agent: u.agent,
+      protocol: u.protocol,
       host: u.host,
       port: u.port,
       method: req.method,
@@ -226,6 +249,7 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
         return forward(req, res, other, body, table, false, end, mirror);
       }
       count('error');
+      if (isTlsFailure(err)) o.metrics.backendTlsFailed(backend.revision);
       mirror?.liveFailed();
       body.release();
       if (!res.headersSent)
@@ -269,6 +293,18 @@ export function createRouterApp(o: RouterAppOptions): RouterApp {
       shadowing.close();
       for (const u of agents.values()) u.agent.destroy();
       agents.clear();
+      for (const a of retired) a.destroy();
+      retired.clear();
+    },
+    backendCaChanged() {
+      for (const [key, u] of agents) {
+        if (u.protocol !== 'https:') continue;
+        agents.delete(key);
+        // Idle connections close now; busy ones finish their request, then the backend's keep-alive timeout
+        // closes them (destroying the pool would cut requests in flight).
+        for (const sockets of Object.values(u.agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+        retired.add(u.agent);
+      }
     },
   };
 }

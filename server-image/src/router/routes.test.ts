@@ -99,3 +99,42 @@ describe('the shadow of a route table', () => {
     expect(() => parseRoutes(withShadow(shadow))).toThrow(message);
   });
 });
+
+describe('serverName, the TLS name an https:// backend or shadow must present', () => {
+  it('is optional, kept on backends and carried to the compiled shadow', () => {
+    const t = parseRoutes(
+      JSON.stringify({
+        backends: [
+          { revision: 'stable', url: 'https://10.0.0.7:8443', weight: 100, serverName: 'iris.ml.svc' },
+        ],
+        matches: [],
+        shadow: { revision: 'next', url: 'https://10.0.0.8:8443', serverName: 'iris.ml.svc' },
+      }),
+    );
+    expect(t.backends[0]?.serverName).toBe('iris.ml.svc');
+    expect(compile(t).shadow).toMatchObject({ url: 'https://10.0.0.8:8443', serverName: 'iris.ml.svc' });
+    expect(compile(parseRoutes(withShadow({ revision: 'n', url: 'https://n' }))).shadow).not.toHaveProperty(
+      'serverName',
+    );
+  });
+
+  it.each([
+    ['an empty name', ''],
+    ['a URL', 'https://iris.ml.svc'],
+    ['a name with a port', 'iris.ml.svc:443'],
+    ['a number', 443],
+    ['a label starting with a hyphen', '-iris.ml.svc'],
+  ])('refuses %s, on a backend and on the shadow', (_what, serverName) => {
+    expect(() =>
+      parseRoutes(
+        JSON.stringify({
+          backends: [{ revision: 'stable', url: 'https://s', weight: 100, serverName }],
+          matches: [],
+        }),
+      ),
+    ).toThrow(`backend stable: serverName must be a DNS name, got ${JSON.stringify(serverName)}`);
+    expect(() => parseRoutes(withShadow({ revision: 'n', url: 'https://n', serverName }))).toThrow(
+      `shadow n: serverName must be a DNS name, got ${JSON.stringify(serverName)}`,
+    );
+  });
+});

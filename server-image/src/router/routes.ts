@@ -14,6 +14,11 @@ export interface Backend {
   url: string;
   /** Share of the traffic, 0-100; the weights of a table add up to 100. */
   weight: number;
+  /**
+   * For an https:// url: the name the backend's certificate must carry (default: the url's host), e.g. the
+   * ModelDeployment's stable Service name `<name>.<namespace>.svc` when the url names a revision's own Service.
+   */
+  serverName?: string;
 }
 
 export interface HeaderRoute {
@@ -34,6 +39,8 @@ export interface ShadowRoute {
   revision: string;
   /** Base URL of the revision's Service, as for a backend. */
   url: string;
+  /** For an https:// url: the name its certificate must carry, as for a backend. */
+  serverName?: string;
   /**
    * How far numbers may differ and still agree, elementwise: |shadow - live| <= absolute + relative * |live|.
    * Class scores (float outputs shaped [N, K], K > 1) are compared by their argmax per row instead.
@@ -51,6 +58,7 @@ export interface ShadowRoute {
 export interface ShadowTarget {
   revision: string;
   url: string;
+  serverName?: string;
   tolerance: { absolute: number; relative: number };
   maxInFlight: number;
   maxBodyBytes: number;
@@ -75,6 +83,7 @@ export function resolveShadow(s: ShadowRoute): ShadowTarget {
   return {
     revision: s.revision,
     url: s.url,
+    ...(s.serverName !== undefined ? { serverName: s.serverName } : {}),
     tolerance: {
       absolute: s.tolerance?.absolute ?? SHADOW_DEFAULTS.tolerance.absolute,
       relative: s.tolerance?.relative ?? SHADOW_DEFAULTS.tolerance.relative,
@@ -86,6 +95,13 @@ export function resolveShadow(s: ShadowRoute): ShadowTarget {
 }
 
 const baseUrl = /^https?:\/\/[^/]+$/;
+/** A DNS name (RFC 1123 labels): what a certificate's subjectAltName can carry and TLS can send as SNI. */
+const dnsName = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+function checkServerName(value: unknown, where: string): void {
+  if (value !== undefined && (typeof value !== 'string' || !dnsName.test(value)))
+    throw new Error(`${where}: serverName must be a DNS name, got ${JSON.stringify(value)}`);
+}
 
 /** Reads and checks a table; throws an Error that says what is wrong. */
 export function parseRoutes(text: string): RouteTable {
@@ -106,6 +122,7 @@ export function parseRoutes(text: string): RouteTable {
       throw new Error(
         `backend ${b.revision}: url must be http(s)://host[:port], got ${JSON.stringify(b.url)}`,
       );
+    checkServerName(b.serverName, `backend ${b.revision}`);
     if (!Number.isInteger(b.weight) || b.weight < 0 || b.weight > 100)
       throw new Error(`backend ${b.revision}: weight must be an integer from 0 to 100`);
     if (revisions.has(b.revision)) throw new Error(`backend ${b.revision} appears twice`);
@@ -132,6 +149,7 @@ function checkShadow(s: ShadowRoute, backends: Backend[]): void {
   const where = `shadow ${s.revision}`;
   if (typeof s.url !== 'string' || !baseUrl.test(s.url))
     throw new Error(`${where}: url must be http(s)://host[:port], got ${JSON.stringify(s.url)}`);
+  checkServerName(s.serverName, where);
   const live = backends.find((b) => b.revision === s.revision);
   if (live && live.weight !== 0)
     throw new Error(

@@ -14,12 +14,15 @@ import { compareAnswers, type Answer } from './compare.js';
 import { forwardable } from './headers.js';
 import type { RouterMetrics, ShadowResult } from './metrics.js';
 import type { ShadowTarget } from './routes.js';
+import { isTlsFailure } from '../tls/errors.js';
 
 /** Set on every mirrored request, so that the shadow revision (and its logs) can tell mirrored traffic apart. */
 export const SHADOW_HEADER = 'x-modelship-shadow';
 
 export interface Upstream {
+  /** An https.Agent for https:// (node:http's request speaks TLS through it when told the protocol). */
   agent: Agent;
+  protocol: 'http:' | 'https:';
   host: string;
   port: number;
 }
@@ -27,8 +30,8 @@ export interface Upstream {
 export interface ShadowingOptions {
   metrics: RouterMetrics;
   clock: Clock;
-  /** The keep-alive pool for a base URL (shared with the live forwarding). */
-  upstream(url: string): Upstream;
+  /** The keep-alive pool for a base URL and TLS server name (shared with the live forwarding). */
+  upstream(url: string, serverName: string | undefined): Upstream;
   /** Told every result other than agree or skipped, with why (for a debug log). */
   onResult?(revision: string, result: ShadowResult, reason: string): void;
 }
@@ -149,13 +152,14 @@ export function createShadowing(o: ShadowingOptions): Shadowing {
     };
 
     const send = () => {
-      const u = o.upstream(target.url);
+      const u = o.upstream(target.url, target.serverName);
       const headers = forwardable(req.headers);
       headers['content-length'] = body.size;
       headers[SHADOW_HEADER] = '1';
       const started = o.clock.now();
       const s = request({
         agent: u.agent,
+        protocol: u.protocol,
         host: u.host,
         port: u.port,
         method: req.method,
@@ -186,7 +190,10 @@ export function createShadowing(o: ShadowingOptions): Shadowing {
           if (!res.complete) finish('error', 'the shadow answer was cut short');
         });
       });
-      s.on('error', (err) => finish('error', err.message));
+      s.on('error', (err) => {
+        if (isTlsFailure(err)) o.metrics.backendTlsFailed(revision);
+        finish('error', err.message);
+      });
       s.end(body.bytes());
       body.release();
     };

@@ -13,6 +13,8 @@ export interface TestRouter {
   router: RunningRouter;
   base: string;
   metricsBase: string;
+  /** Every log entry so far, parsed. */
+  logs: Record<string, unknown>[];
   /** Writes a new route table (or any text, to test a malformed one). */
   setTable(table: RouteTable | string): Promise<void>;
   /** Stops the router (if the test has not) and removes its table. */
@@ -28,6 +30,7 @@ export async function startTestRouter(
   const setTable = (t: RouteTable | string) =>
     writeFile(routesFile, typeof t === 'string' ? t : JSON.stringify(t));
   await setTable(table);
+  const { logger, logs } = captureLogger();
   const router = await startRouter(
     {
       host: '127.0.0.1',
@@ -40,13 +43,17 @@ export async function startTestRouter(
       logLevel: 'debug',
       ...overrides,
     },
-    { logger: captureLogger().logger },
-  );
+    { logger },
+  ).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   await router.ready;
   return {
     router,
     base: `http://127.0.0.1:${router.port}`,
     metricsBase: `http://127.0.0.1:${router.metricsPort}`,
+    logs,
     setTable,
     stop: async () => {
       await router.shutdown();
