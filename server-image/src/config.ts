@@ -7,6 +7,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import { authOptions, authSettingsOf, type AuthSettings } from './auth/options.js';
 import * as ENV from './env.js';
 import {
   FEEDBACK_DEFAULTS,
@@ -16,7 +17,7 @@ import {
 } from './monitoring/defaults.js';
 import type { RouterConfig } from './router/main.js';
 
-export interface ServerConfig {
+export interface ServerConfig extends AuthSettings {
   modelName: string;
   modelVersion: string;
   modelUri: string;
@@ -290,6 +291,7 @@ function serveOptions(): Option[] {
       .argParser(int(1000, 'an integer >= 1000')),
     ...monitoringOptions(o),
     ...tlsOptions(o),
+    ...authOptions(o),
   ];
 }
 
@@ -582,6 +584,7 @@ function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
       cmd.error(`error: --feedback-peers: '${peer.trim()}' is not http://host:port`, { exitCode: 2 });
   return {
     ...(rest as unknown as ServerConfig),
+    ...authSettingsOf(opts, (message) => cmd.error(message, { exitCode: 2 })),
     feedbackPeers: (feedbackPeers as string) || undefined,
     baselineUri: (baselineUri as string) || undefined,
     feedbackOutput: (feedbackOutput as string) || undefined,

@@ -113,6 +113,22 @@ export const PAYLOAD_LOG_FLUSH_MS = 'MODELSHIP_PAYLOAD_LOG_FLUSH_MS';
 export const TLS_DIR = 'MODELSHIP_TLS_DIR';
 /** TLS: `true` makes the metrics port serve HTTPS with the same certificate; needs TLS_DIR (--metrics-tls). @default 'false' */
 export const METRICS_TLS = 'MODELSHIP_METRICS_TLS';
+/**
+ * Inference authentication, API keys: a directory (a mounted Secret) where every regular file whose name does not
+ * start with '.' is one key, its name the caller's identity, its content the key or `sha256:<64 lowercase hex>` of
+ * it; reloaded on change (--auth-api-keys-dir). Unset: no API keys.
+ */
+export const AUTH_API_KEYS_DIR = 'MODELSHIP_AUTH_API_KEYS_DIR';
+/** Inference authentication, JWTs: the OIDC issuer (--auth-oidc-issuer). Unset: no JWTs. */
+export const AUTH_OIDC_ISSUER = 'MODELSHIP_AUTH_OIDC_ISSUER';
+/** JWTs: accepted audiences, comma-separated; required with the issuer (--auth-oidc-audiences). */
+export const AUTH_OIDC_AUDIENCES = 'MODELSHIP_AUTH_OIDC_AUDIENCES';
+/** JWTs: the issuer's JWKS URL (--auth-oidc-jwks-uri). @default the jwks_uri of its /.well-known/openid-configuration */
+export const AUTH_OIDC_JWKS_URI = 'MODELSHIP_AUTH_OIDC_JWKS_URI';
+/** JWTs: a JSON object, claim -> a string or an array of accepted strings (--auth-oidc-required-claims). */
+export const AUTH_OIDC_REQUIRED_CLAIMS = 'MODELSHIP_AUTH_OIDC_REQUIRED_CLAIMS';
+/** JWTs: the clock skew allowed on exp and nbf, seconds (--auth-oidc-clock-skew-seconds). @default 60 */
+export const AUTH_OIDC_CLOCK_SKEW_SECONDS = 'MODELSHIP_AUTH_OIDC_CLOCK_SKEW_SECONDS';
 
 /** The router (`modelship-server route`): the ConfigMap holding its route table (--configmap). */
 export const ROUTER_CONFIGMAP = 'MODELSHIP_ROUTER_CONFIGMAP';
@@ -187,6 +203,12 @@ export const ALL_ENV_VARS = [
   PAYLOAD_LOG_FLUSH_MS,
   TLS_DIR,
   METRICS_TLS,
+  AUTH_API_KEYS_DIR,
+  AUTH_OIDC_ISSUER,
+  AUTH_OIDC_AUDIENCES,
+  AUTH_OIDC_JWKS_URI,
+  AUTH_OIDC_REQUIRED_CLAIMS,
+  AUTH_OIDC_CLOCK_SKEW_SECONDS,
   ROUTER_CONFIGMAP,
   ROUTER_NAMESPACE,
   ROUTER_BACKEND_CA_FILE,

@@ -42,6 +42,19 @@ describe('createAccessLog', () => {
     expect(actual.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
+  it('adds the caller after the request id when there is one, as winston would', async () => {
+    const withCaller = { ...entry, caller: 'ci"key' };
+    const viaWinston = recorder();
+    createLogging('info', { model: 'm' }, viaWinston.out).logger.info('request', { ...withCaller });
+    const direct: string[] = [];
+    createAccessLog('info', { model: 'm' }, (l) => direct.push(l))(withCaller);
+    await turn();
+    const [expected] = viaWinston.lines();
+    const actual = JSON.parse(direct[0]!) as Record<string, unknown>;
+    expect(Object.keys(actual)).toEqual(Object.keys(expected!));
+    expect(actual.caller).toBe('ci"key');
+  });
+
   it('escapes what clients control (path, request id) into valid JSON', () => {
     const lines: string[] = [];
     const nasty = { ...entry, path: '/v2/"x"\n\\', requestId: 'a"b\u0000c' };

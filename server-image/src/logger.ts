@@ -66,6 +66,8 @@ export interface AccessEntry {
   status: number;
   durationMs: number;
   requestId: string;
+  /** Who called (API key name or JWT subject), when the port authenticates. */
+  caller?: string;
 }
 export type AccessLog = (entry: AccessEntry) => void;
 
@@ -102,7 +104,7 @@ export function createAccessLog(
       stamp = new Date(now).toISOString();
     }
     write(
-      `${prefix}"method":${JSON.stringify(e.method)},"path":${JSON.stringify(e.path)},"status":${e.status},"durationMs":${e.durationMs},"requestId":${JSON.stringify(e.requestId)},"level":"info","message":"request","timestamp":"${stamp}"}\n`,
+      `${prefix}"method":${JSON.stringify(e.method)},"path":${JSON.stringify(e.path)},"status":${e.status},"durationMs":${e.durationMs},"requestId":${JSON.stringify(e.requestId)},${e.caller === undefined ? '' : `"caller":${JSON.stringify(e.caller)},`}"level":"info","message":"request","timestamp":"${stamp}"}\n`,
     );
   };
 }

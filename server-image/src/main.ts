@@ -8,6 +8,7 @@
 import { once } from 'node:events';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
+import { startAuth, type AuthDeps } from './auth/setup.js';
 import { realClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import { DataPlane } from './dataplane.js';
@@ -71,6 +72,8 @@ export interface ServerDeps {
   payloadHttp?: Partial<Pick<HttpSinkOptions, 'timeoutMs' | 'backoffMs' | 'maxBackoffMs'>>;
   /** How the TLS directory is watched (tests shorten the re-read). */
   tlsWatch?: TlsDeps['watch'];
+  /** Authentication's timing: the key directory's re-read period, the JWKS refetch cooldown (tests shorten them). */
+  auth?: Pick<AuthDeps, 'keyReloadMs' | 'jwksCooldownMs'>;
 }
 
 /** Starts the server. Tests inject a winston logger and read its lines, and may drive a fake clock. */
@@ -167,7 +170,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
   );
   if (payloadLog) monitors.push(payloadLog);
+  // The API keys are read before the port opens: no request is ever answered without them.
+  const auth = await startAuth(config, {
+    ...deps.auth,
+    logger: log,
+    clock,
+    registry: metrics.registry,
+    model: config.modelName,
+  });
   const app = createInferenceApp(dataplane, {
+    authenticate: auth?.authenticate,
     maxRequestBytes: config.maxRequestBytes,
     logger: log,
     accessLog: access,
@@ -195,6 +207,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   } catch (err) {
     server.close();
     tls?.stop();
+    auth?.close();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -294,6 +307,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       // A load still in progress is not awaited (a download may take minutes); the process exits after this, and
       // a model that loads after all is closed by the loader (the lifecycle no longer takes it).
       // The payload log delivers what it still holds (bounded), while the model closes.
+      auth?.close();
       await Promise.all([served?.close(), payloadLog?.close(PAYLOAD_LOG_DEFAULTS.closeMs)]);
       lifecycle.dispatch({ type: 'drained' });
       log.info('stopped', { drained: clean });

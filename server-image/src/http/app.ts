@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
+import type { AuthOutcome } from '../auth/reasons.js';
 import type { Clock } from '../clock.js';
 import type { DataPlane, InferOutcome } from '../dataplane.js';
 import type { AccessLog } from '../logger.js';
@@ -36,6 +37,11 @@ export interface AppOptions {
     path: string,
     forwarded: boolean,
   ) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
+  /**
+   * Who is calling (auth/setup.ts), asked before any route but the health checks runs; absent: the port is open.
+   * Synchronous when it can be (an API key, a JWT verified before): the common case costs no promise.
+   */
+  authenticate?: (req: IncomingMessage) => AuthOutcome | Promise<AuthOutcome>;
 }
 
 interface Reply {
@@ -53,6 +59,8 @@ interface Context {
   req: IncomingMessage;
   params: string[];
   requestId: string;
+  /** The authenticated caller, when the port authenticates. */
+  caller: string | undefined;
 }
 
 interface Route {
@@ -68,6 +76,23 @@ const json = (status: number, value: unknown): Reply => ({
   body: JSON.stringify(value),
   contentType: 'application/json',
 });
+
+/**
+ * The one answer to every refused credential, whatever the reason (the reason goes to a metric, not to the client):
+ * RFC 6750's challenge, with `error="invalid_token"` when a credential was presented.
+ */
+const UNAUTHORIZED_BODY = JSON.stringify({ error: 'unauthorized' });
+const CHALLENGE = 'Bearer realm="modelship"';
+const unauthorized = (presented: boolean): Reply => ({
+  status: 401,
+  body: UNAUTHORIZED_BODY,
+  contentType: 'application/json',
+  headers: { 'WWW-Authenticate': presented ? `${CHALLENGE}, error="invalid_token"` : CHALLENGE },
+});
+
+/** The kubelet's probes carry no credentials: these stay open. */
+const isHealthCheck = (method: string | undefined, path: string): boolean =>
+  method === 'GET' && (path === '/v2/health/live' || path === '/v2/health/ready');
 
 /** The HTTP request handler, and the requests in progress as an Activity for the shutdown drain (drain.ts). */
 export interface InferenceApp {
@@ -123,14 +148,14 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
   ];
 
   /** Body -> data plane -> reply; one promise of its own, resolved from callbacks (no promise adopts another). */
-  function infer({ req, params: [m, v], requestId }: Context): Promise<Reply> {
+  function infer({ req, params: [m, v], requestId, caller }: Context): Promise<Reply> {
     const started = performance.now();
     const arrived = opts.observer ? Date.now() : 0;
     return new Promise<Reply>((resolve, reject) => {
       const fail = (err: unknown): void => {
         const seconds = (performance.now() - started) / 1000;
         dp.recordInference(m!, err, seconds);
-        if (opts.observer) observeFailure(m!, requestId, arrived, seconds, err);
+        if (opts.observer) observeFailure(m!, requestId, caller, arrived, seconds, err);
         reject(err);
       };
       readBody(req, opts.maxRequestBytes, (err, body) => {
@@ -167,6 +192,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
             status: 200,
             inputs: e.request.inputs,
             outputs: e.result.outputs,
+            caller,
           });
         }, fail);
       });
@@ -197,6 +223,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
   function observeFailure(
     model: string,
     requestId: string,
+    caller: string | undefined,
     arrived: number,
     seconds: number,
     err: unknown,
@@ -209,6 +236,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
       latencyMs: seconds * 1000,
       status: err instanceof URIError ? 400 : httpStatusOf(err),
       error: (err as Error).message ?? String(err),
+      caller,
     });
   }
 
@@ -230,6 +258,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    let caller: string | undefined;
     const finish = (reply: Reply): void => {
       try {
         write(res, reply, requestId, opts.isDraining());
@@ -239,6 +268,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
           status: reply.status,
           durationMs: Math.round((performance.now() - started) * 1000) / 1000,
           requestId,
+          caller,
         });
       } catch (err) {
         opts.logger.error('failed to write a response', { requestId, error: String(err) });
@@ -248,18 +278,40 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
         notify();
       }
     };
-    let reply: Reply | Promise<Reply>;
+    const failed = (err: unknown): void => finish(errorReply(err, opts.logger, requestId));
+    const dispatch = (): void => {
+      let reply: Reply | Promise<Reply>;
+      try {
+        reply = route(req, path, requestId, caller);
+      } catch (err) {
+        reply = errorReply(err, opts.logger, requestId);
+      }
+      if (reply instanceof Promise) reply.then(finish, failed);
+      else finish(reply);
+    };
+    const authenticate = opts.authenticate;
+    if (authenticate === undefined || isHealthCheck(req.method, path)) return dispatch();
+    const admit = (outcome: AuthOutcome): void => {
+      if ('failure' in outcome) return finish(unauthorized(outcome.failure !== 'missing'));
+      caller = outcome.caller;
+      dispatch();
+    };
+    let outcome: AuthOutcome | Promise<AuthOutcome>;
     try {
-      reply = route(req, path, requestId);
+      outcome = authenticate(req);
     } catch (err) {
-      reply = errorReply(err, opts.logger, requestId);
+      return failed(err);
     }
-    if (reply instanceof Promise)
-      reply.then(finish, (err: unknown) => finish(errorReply(err, opts.logger, requestId)));
-    else finish(reply);
+    if (outcome instanceof Promise) outcome.then(admit, failed);
+    else admit(outcome);
   }
 
-  function route(req: IncomingMessage, path: string, requestId: string): Reply | Promise<Reply> {
+  function route(
+    req: IncomingMessage,
+    path: string,
+    requestId: string,
+    caller: string | undefined,
+  ): Reply | Promise<Reply> {
     let allowed: string[] = [];
     for (const r of routes) {
       const match = r.pattern.exec(path);
@@ -269,7 +321,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
         continue;
       }
       const params = match.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
-      return r.handle({ req, params: params as string[], requestId });
+      return r.handle({ req, params: params as string[], requestId, caller });
     }
     allowed = [...new Set(allowed)];
     if (allowed.length > 0)
