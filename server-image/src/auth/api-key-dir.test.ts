@@ -66,6 +66,8 @@ describe('the API key directory', () => {
     await clock.advance(1000);
     await until(() => d.current().lookup('key-1') === undefined);
     expect(d.current().lookup('key-2')).toBe('new');
+    // The next re-read is scheduled once this one (maybe still reading, behind a change event's) is done.
+    await until(() => clock.pendingDelays().length > 0);
     expect(clock.pendingDelays()).toEqual([1000]);
   });
 
