@@ -9,7 +9,10 @@
  * BENCH_MODELS (default tabular,matmul) which models to run (the goals of models not run are left out).
  * The tabular model also runs with monitors on, each against the defaults in the same run (ratios printed and in the
  * JSON): input drift (`modelship-drift`: a baseline of its 30 features) and payload logs (`modelship-payload`: every
- * request POSTed to a local collector, collector.ts; `modelship-payload-stdout`: every request a line on stdout).
+ * request POSTed to a local collector, collector.ts; `modelship-payload-stdout`: every request a line on stdout),
+ * and with authentication on (`modelship-auth-apikey`: an API key; `modelship-auth-jwt`: a JWT from a local OIDC
+ * issuer, verified once and then answered from the server's token cache). BENCH_VARIANTS (default all) runs only
+ * the named variants besides `modelship` (the reference of every ratio).
  * Besides rows per second, every server point reports the server's CPU time per request (read from /proc by the
  * load generator), and a floor stage bounds what any Node HTTP server can reach on this core: a bare node:http
  * server answering the same payloads (echo-server.ts), and the limit at batch 64 while that server is loaded.
@@ -19,6 +22,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startIssuer, TEST_AUDIENCE } from '../../server-image/test/support/oidc-issuer.js';
+import { writeSecret } from '../../server-image/src/testing/kubelet-secret.js';
 import { benchTabularModel, matmulModel } from '../../test/fixtures/onnx/models.js';
 import { buildLoadgen, onCpu, pinned, runLoadgen } from '../support/loadgen.js';
 
@@ -31,10 +36,12 @@ const LIMIT_BATCHES = [1, 8, 16, 32, 64, 128, 256];
 const SERVER_ENV = { MODELSHIP_INTRA_OP_THREADS: '1', MODELSHIP_MAX_BATCH_SIZE: '64' };
 const SERVER_CLI = process.env.BENCH_SERVER_CLI ?? join(ROOT, 'server-image/src/cli.ts');
 const MODELS = (process.env.BENCH_MODELS ?? 'tabular,matmul').split(',');
-/** Models that also run with monitors on (the `modelship-drift` and `modelship-payload*` variants). */
+/** Models that also run the overhead variants: monitors on (`modelship-drift`, `modelship-payload*`), auth on. */
 const MONITOR_MODELS: ReadonlySet<string> = new Set(['tabular']);
 /** Where collector.ts listens for the `modelship-payload` variant. */
 const COLLECTOR_PORT = 18185;
+/** BENCH_VARIANTS: the variants to run besides `modelship` (comma-separated server names); unset: all. */
+const ONLY_VARIANTS = process.env.BENCH_VARIANTS?.split(',').map((v) => v.trim());
 
 const work = mkdtempSync(join(tmpdir(), 'modelship-bench-'));
 const children = new Set<ChildProcess>();
@@ -55,7 +62,13 @@ interface ModelCase {
  * buys at 64 connections and costs at 1); the others are the defaults with one monitor on, see VARIANTS.
  */
 type ModelshipServer =
-  'modelship' | 'modelship-delay2' | 'modelship-drift' | 'modelship-payload' | 'modelship-payload-stdout';
+  | 'modelship'
+  | 'modelship-delay2'
+  | 'modelship-drift'
+  | 'modelship-payload'
+  | 'modelship-payload-stdout'
+  | 'modelship-auth-apikey'
+  | 'modelship-auth-jwt';
 
 interface Point {
   model: string;
@@ -217,13 +230,15 @@ interface Floor {
 /** What a variant adds to the defaults for one model, and what it started for that (stopped after its points). */
 interface VariantSetup {
   env: Record<string, string>;
+  /** Request headers besides the body's (credentials). */
+  headers?: string[];
   stdout?: 'ignore' | 'drain';
   stop?: () => Promise<void>;
 }
 
 interface Variant {
   server: ModelshipServer;
-  /** A monitor's variant: run for MONITOR_MODELS only. */
+  /** An overhead variant (a monitor, authentication): run for MONITOR_MODELS only. */
   monitor: boolean;
   setup(m: ModelCase): Promise<VariantSetup>;
 }
@@ -266,6 +281,33 @@ const VARIANTS: Variant[] = [
     server: 'modelship-payload-stdout',
     monitor: true,
     setup: async () => ({ env: { MODELSHIP_PAYLOAD_LOG: 'stdout' }, stdout: 'drain' }),
+  },
+  // Authentication with an API key: a Secret-like directory of one key (hashed and compared on every request).
+  {
+    server: 'modelship-auth-apikey',
+    monitor: true,
+    setup: async () => {
+      const dir = join(work, 'api-keys');
+      await writeSecret(dir, { bench: 'bench-api-key-0123456789abcdef' });
+      return {
+        env: { MODELSHIP_AUTH_API_KEYS_DIR: dir },
+        headers: ['Authorization: Bearer bench-api-key-0123456789abcdef'],
+      };
+    },
+  },
+  // Authentication with a JWT (RS256) from a local issuer: verified on first sight, then from the token cache.
+  {
+    server: 'modelship-auth-jwt',
+    monitor: true,
+    setup: async () => {
+      const issuer = await startIssuer();
+      const token = await issuer.sign({ subject: 'bench', expiresIn: 3600 });
+      return {
+        env: { MODELSHIP_AUTH_OIDC_ISSUER: issuer.issuer, MODELSHIP_AUTH_OIDC_AUDIENCES: TEST_AUDIENCE },
+        headers: [`Authorization: Bearer ${token}`],
+        stop: () => issuer.stop(),
+      };
+    },
   },
 ];
 
@@ -378,7 +420,9 @@ async function benchModel(
   }
   await stop(naive);
 
-  for (const variant of VARIANTS.filter((v) => !v.monitor || MONITOR_MODELS.has(m.name))) {
+  const selected = (v: Variant) =>
+    !ONLY_VARIANTS || v.server === 'modelship' || ONLY_VARIANTS.includes(v.server);
+  for (const variant of VARIANTS.filter((v) => (!v.monitor || MONITOR_MODELS.has(m.name)) && selected(v))) {
     console.error(`[${m.name}] ${variant.server}`);
     const setup = await variant.setup(m);
     const server = await startProcess(
@@ -402,7 +446,10 @@ async function benchModel(
           `http://127.0.0.1:18182/v2/models/${m.name}/infer`,
           body === 'json' ? files.json : files.binary,
           c,
-          body === 'json' ? ['Content-Type: application/json'] : binaryHeaders,
+          [
+            ...(body === 'json' ? ['Content-Type: application/json'] : binaryHeaders),
+            ...(setup.headers ?? []),
+          ],
           server.pid,
         );
         points.push({ model: m.name, server: variant.server, body, connections: c, ...r });
@@ -544,6 +591,12 @@ const OVERHEADS = [
     key: 'payloadStdoutOverhead',
     server: 'modelship-payload-stdout',
     title: 'payload logs to stdout (a drained pipe) on / off',
+  },
+  { key: 'authApiKeyOverhead', server: 'modelship-auth-apikey', title: 'auth with an API key on / off' },
+  {
+    key: 'authJwtOverhead',
+    server: 'modelship-auth-jwt',
+    title: 'auth with a JWT (cached after its first verification) on / off',
   },
 ] as const satisfies readonly { key: string; server: ModelshipServer; title: string }[];
 
