@@ -10,6 +10,8 @@ export type ModelFetchReason =
   | 'unsupported_scheme'
   /** The expected sha256 is not 64 hex digits. */
   | 'invalid_sha256'
+  /** A remote URI (http, https, s3) without an expected sha256 while digests are required (--require-digest). */
+  | 'digest_required'
   /** No file/object at that location (local ENOENT, HTTP 404/410, S3 NoSuchKey/NoSuchBucket). */
   | 'not_found'
   /** The location exists but is not a regular file (a directory, a device, ...). */

@@ -12,13 +12,18 @@ import { sleep, type Clock } from '../clock.js';
 import type { ServingMetrics } from '../metrics.js';
 import { fetchModel, type FetchedModel, type FetchOptions } from './fetch.js';
 import { OnnxModel, type SessionSettings } from './model.js';
+import { verifyFile, type ModelPublicKey } from './model-signature.js';
 import type { ModelEntry, Serving } from './registry.js';
+import { signatureVerifiedGauge } from './signature-metric.js';
+import { checkDigestPolicy, loadSignature, type ModelVerification } from './verify-model.js';
 
-/** What opening a model needs: where it is, how to fetch it, how to run it. */
+/** What opening a model needs: where it is, how to fetch it, what must hold of it, how to run it. */
 export interface OpenSettings {
   uri: string;
   fetch: FetchOptions;
   session: SessionSettings;
+  /** The digest policy and the signature check (verify-model.ts); none by default. */
+  verify?: ModelVerification;
 }
 
 export interface RetryPolicy {
@@ -42,6 +47,8 @@ export interface OpenedModel {
   model: OnnxModel;
   /** Where the bytes came from and their sha256 (of the bytes the session was created from). */
   fetched: FetchedModel;
+  /** The key whose signature over those bytes was verified, when one was required. */
+  signedBy?: ModelPublicKey;
   /** Fetching (or hashing a local file) and creating the session, ms. */
   loadMs: number;
   /** The warm-up inference, ms. */
@@ -65,6 +72,8 @@ export async function loadModel(
 ): Promise<OnnxModel | undefined> {
   const { lifecycle } = entry;
   const labels = { model: entry.name, version: entry.version };
+  const signatureGauge = settings.verify?.signature && signatureVerifiedGauge(deps.metrics.registry);
+  signatureGauge?.set(labels, false);
   let started = deps.clock.now();
   const outcome = await withRetries(
     settings,
@@ -102,6 +111,7 @@ export async function loadModel(
     },
   );
   if (!outcome.ok) return undefined;
+  signatureGauge?.set(labels, true);
   const [model, serving] = outcome.value;
   const seconds = (deps.clock.now() - started) / 1000;
   if (lifecycle.dispatch({ type: 'loaded', serving }).phase !== 'ready') {
@@ -151,13 +161,21 @@ export async function withRetries<T>(
 }
 
 /**
- * One attempt: fetch the file (checking its sha256), create the session (which reads the signature), run the
- * warm-up inference. Throws ModelFetchError, InvalidModelError or WarmUpError; a session that fails its warm-up is
- * closed first.
+ * One attempt: apply the digest policy (before any download), fetch the signature if one is required, fetch the
+ * file (checking its sha256), verify its signature, create the session (which reads the model's tensor
+ * signature), run the warm-up inference. Throws ModelFetchError, SignatureVerificationError, InvalidModelError or
+ * WarmUpError; a session that fails its warm-up is closed first.
  */
 export async function openModel(settings: OpenSettings, logger: Logger, clock: Clock): Promise<OpenedModel> {
   const started = clock.now();
+  const { requireDigest, signature } = settings.verify ?? {};
+  if (requireDigest) checkDigestPolicy(settings.uri, settings.fetch.sha256, settings.fetch.pvcRoot);
+  // The signature first: it is small, and a missing one should not cost a multi-gigabyte download.
+  const { sha256: _, ...signatureFetch } = settings.fetch;
+  const signatureBytes = signature && (await loadSignature(signature.source, signatureFetch, logger));
   const fetched = await fetchModel(settings.uri, { ...settings.fetch, logger });
+  // On the very file onnxruntime will open, after its sha256 check.
+  if (signature && signatureBytes) await verifyFile(fetched.path, signature.publicKey, signatureBytes);
   const model = await OnnxModel.load(fetched.path, settings.session);
   const loaded = clock.now();
   try {
@@ -166,7 +184,13 @@ export async function openModel(settings: OpenSettings, logger: Logger, clock: C
     await model.close();
     throw new WarmUpError(`the warm-up inference failed: ${(err as Error).message}`, { cause: err });
   }
-  return { model, fetched, loadMs: loaded - started, warmupMs: clock.now() - loaded };
+  return {
+    model,
+    fetched,
+    ...(signature ? { signedBy: signature.publicKey } : {}),
+    loadMs: loaded - started,
+    warmupMs: clock.now() - loaded,
+  };
 }
 
 async function loadOnce(
@@ -174,7 +198,7 @@ async function loadOnce(
   settings: LoadSettings,
   deps: LoadDeps,
 ): Promise<[OnnxModel, Serving]> {
-  const { model, fetched } = await openModel(settings, deps.logger, deps.clock);
+  const { model, fetched, signedBy } = await openModel(settings, deps.logger, deps.clock);
   const runner = new ModelRunner(
     model,
     settings.batching,
@@ -188,6 +212,10 @@ async function loadOnce(
     uri: fetched.uri,
     sha256: fetched.sha256,
     bytes: fetched.bytes,
+    // Which key vouched for these bytes: its type and fingerprint, never the key itself.
+    ...(signedBy
+      ? { signature: { verified: true, key: signedBy.description, keySha256: signedBy.fingerprint } }
+      : {}),
   });
   return [
     model,
@@ -209,7 +237,8 @@ function isRetryable(err: unknown): boolean {
 
 /**
  * A load failure's reason for programs (log field, inspect's `code`): a fetch error's own reason
- * (`checksum_mismatch`, `not_found`, ...), `invalid_model`, `warmup_failed`, or `load_error` for anything else.
+ * (`checksum_mismatch`, `digest_required`, `not_found`, ...), `signature_invalid`, `invalid_model`,
+ * `warmup_failed`, or `load_error` for anything else.
  */
 export function failureReason(err: unknown): string {
   if (typeof err === 'object' && err !== null && typeof (err as { reason?: unknown }).reason === 'string')
