@@ -34,7 +34,10 @@ const program = buildProgram(
     const ok = await server.loaded;
     // A signal during the load is a graceful stop (exit 0), not a failed load.
     if (!ok && !signalled) {
-      logger.error('giving up: the model could not be loaded; exiting with status 1');
+      // With the reason: the last log lines become the pod's termination message, which the operator shows.
+      logger.error('giving up: the model could not be loaded; exiting with status 1', {
+        error: server.failure(),
+      });
       await server.shutdown();
       exitSoon(1);
       return;

@@ -203,6 +203,7 @@ describe('inspect configuration', () => {
       logLevel: 'info',
       holdoutUri: undefined,
       maxHoldoutBytes: 64 * 1024 * 1024,
+      requireDigest: false,
       terminationLog: '/dev/termination-log',
       timeoutMs: 900_000,
     });

@@ -16,8 +16,9 @@ import {
   type PayloadLogMode,
 } from './monitoring/defaults.js';
 import type { RouterConfig } from './router/main.js';
+import { TRUST_LOADING_FLAGS, trustConfig, trustOptions, type TrustConfig } from './trust-options.js';
 
-export interface ServerConfig extends AuthSettings {
+export interface ServerConfig extends AuthSettings, TrustConfig {
   modelName: string;
   modelVersion: string;
   modelUri: string;
@@ -73,6 +74,8 @@ export interface ServerConfig extends AuthSettings {
 /** `modelship-server inspect`: serve's settings for fetching and opening the model, and its own. */
 export interface InspectConfig extends Pick<
   ServerConfig,
+  | 'requireDigest'
+  | 'modelSignature'
   | 'modelUri'
   | 'modelSha256'
   | 'intraOpThreads'
@@ -204,6 +207,7 @@ function serveOptions(): Option[] {
       'expected sha256 of the model file; a mismatch fails the load',
       ENV.MODEL_SHA256,
     ).argParser(sha256),
+    ...trustOptions(o),
     o('--host <address>', 'address to listen on', ENV.HOST).default('0.0.0.0'),
     o('--port <port>', 'inference port (HTTP, Open Inference Protocol V2)', ENV.PORT)
       .default(8080)
@@ -388,6 +392,7 @@ const MODEL_LOADING_FLAGS: ReadonlySet<string> = new Set([
   '--load-retry-delay-ms',
   '--fetch-timeout-ms',
   '--log-level',
+  ...TRUST_LOADING_FLAGS,
 ]);
 
 /** The options of `inspect`: serve's model-loading ones, then the holdout and where the result goes. */
@@ -550,9 +555,15 @@ export function buildProgram(
   inspect.action(async (opts: Record<string, unknown>) => {
     if (typeof opts.modelUri !== 'string' || opts.modelUri === '')
       inspect.error(`error: --model-uri (or ${ENV.MODEL_URI}) is required`, { exitCode: 2 });
-    const { holdout, ...rest } = opts;
+    // The signature flags' raw text is replaced by the checked key and source (trusted()).
+    const { holdout, modelPublicKey: _k, modelSignature: _s, modelSignatureUri: _u, ...rest } = opts;
+    const { modelCard: _c, ...trust } = trusted(opts, inspect);
     // An empty MODELSHIP_HOLDOUT_URI (a template that always sets it) means no holdout.
-    await onInspect({ ...(rest as unknown as InspectConfig), holdoutUri: (holdout as string) || undefined });
+    await onInspect({
+      ...(rest as unknown as InspectConfig),
+      ...trust,
+      holdoutUri: (holdout as string) || undefined,
+    });
   });
   const baseline = program
     .command('baseline')
@@ -578,13 +589,27 @@ function toConfig(opts: Record<string, unknown>, cmd: Command): ServerConfig {
     );
   // An empty MODELSHIP_BASELINE_URI (a template that always sets it) means no drift monitoring.
   // Likewise an empty --feedback-output (the first output) and --payload-log-url (none).
-  const { baselineUri, feedbackOutput, payloadLogUrl, feedbackPeers, tlsDir, metricsTls, ...rest } = opts;
+  const {
+    baselineUri,
+    feedbackOutput,
+    payloadLogUrl,
+    feedbackPeers,
+    tlsDir,
+    metricsTls,
+    // The signature flags' raw text and the card's are replaced by what trusted() checked.
+    modelPublicKey: _k,
+    modelSignature: _s,
+    modelSignatureUri: _u,
+    modelCard: _m,
+    ...rest
+  } = opts;
   for (const peer of ((feedbackPeers as string | undefined) ?? '').split(',').filter((p) => p.trim()))
     if (!/^https?:\/\/[^/\s]+\/?$/.test(peer.trim()))
       cmd.error(`error: --feedback-peers: '${peer.trim()}' is not http://host:port`, { exitCode: 2 });
   return {
     ...(rest as unknown as ServerConfig),
     ...authSettingsOf(opts, (message) => cmd.error(message, { exitCode: 2 })),
+    ...trusted(opts, cmd),
     feedbackPeers: (feedbackPeers as string) || undefined,
     baselineUri: (baselineUri as string) || undefined,
     feedbackOutput: (feedbackOutput as string) || undefined,
@@ -599,4 +624,13 @@ function tlsConfig(opts: Record<string, unknown>, cmd: Command): { tlsDir?: stri
   if (opts.metricsTls === true && !tlsDir)
     cmd.error(`error: --metrics-tls needs the certificate: --tls-dir (or ${ENV.TLS_DIR})`, { exitCode: 2 });
   return { ...(tlsDir ? { tlsDir } : {}), metricsTls: opts.metricsTls === true };
+}
+
+/** The digest policy, signature and model card flags, checked; a bad combination or key is a usage error (2). */
+function trusted(opts: Record<string, unknown>, cmd: Command): TrustConfig {
+  try {
+    return trustConfig(opts);
+  } catch (err) {
+    return cmd.error((err as Error).message, { exitCode: 2 });
+  }
 }

@@ -66,6 +66,8 @@ export class DataPlane {
       platform: 'onnx_onnxv1',
       inputs: signature.inputs,
       outputs: signature.outputs,
+      // The protocol's `parameters` extension: the model card travels with the version it describes.
+      ...(entry.card ? { parameters: { model_card: entry.card } } : {}),
     };
   }
 

@@ -12,6 +12,22 @@ export const MODEL_VERSION = 'MODELSHIP_MODEL_VERSION';
 export const MODEL_URI = 'MODELSHIP_MODEL_URI';
 /** Expected lowercase hex sha256 of the model file (--model-sha256). Optional. */
 export const MODEL_SHA256 = 'MODELSHIP_MODEL_SHA256';
+/**
+ * Refuse http(s):// and s3:// model URIs that come without MODEL_SHA256, before any download: "true" or "false"
+ * (--require-digest). @default false
+ */
+export const REQUIRE_DIGEST = 'MODELSHIP_REQUIRE_DIGEST';
+/**
+ * A PEM public key (cosign.pub; ECDSA P-256/P-384/P-521, RSA >= 2048 or Ed25519), inline: the model file's signature
+ * must verify with it before the model loads (--model-public-key). Needs MODEL_SIGNATURE or MODEL_SIGNATURE_URI.
+ */
+export const MODEL_PUBLIC_KEY = 'MODELSHIP_MODEL_PUBLIC_KEY';
+/** The model file's signature, base64, inline: what `cosign sign-blob --output-signature` writes (--model-signature). */
+export const MODEL_SIGNATURE = 'MODELSHIP_MODEL_SIGNATURE';
+/** Where that signature file is instead, same URI forms as the model (--model-signature-uri). */
+export const MODEL_SIGNATURE_URI = 'MODELSHIP_MODEL_SIGNATURE_URI';
+/** The model card, a JSON object, served as `parameters.model_card` in the model's metadata (--model-card). */
+export const MODEL_CARD = 'MODELSHIP_MODEL_CARD';
 /** Inference port (--port). @default 8080 */
 export const PORT = 'MODELSHIP_PORT';
 /** Prometheus metrics port (--metrics-port). @default 9090 */
@@ -166,6 +182,11 @@ export const ALL_ENV_VARS = [
   MODEL_VERSION,
   MODEL_URI,
   MODEL_SHA256,
+  REQUIRE_DIGEST,
+  MODEL_PUBLIC_KEY,
+  MODEL_SIGNATURE,
+  MODEL_SIGNATURE_URI,
+  MODEL_CARD,
   PORT,
   METRICS_PORT,
   HOST,

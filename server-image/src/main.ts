@@ -32,6 +32,7 @@ import { ModelRegistry, type ModelEntry, type Serving } from './repository/regis
 import { ModelStatistics } from './statistics.js';
 import { createServingServer } from './tls/server.js';
 import { loadTls, type TlsDeps } from './tls/setup.js';
+import { modelVerification } from './trust-options.js';
 
 export const SERVER_NAME = 'modelship';
 export const SERVER_VERSION = '0.1.0';
@@ -53,6 +54,8 @@ export interface RunningServer {
   readonly loaded: Promise<boolean>;
   /** Resolves with the reason if a loaded model stops being able to serve (its onnxruntime worker died). */
   readonly broken: Promise<string>;
+  /** Why the model failed (to load, or later), as the ready endpoints say it; undefined while it has not. */
+  failure(): string | undefined;
   /** Graceful: readiness false, stop accepting, drain in-flight and queued requests (bounded), close. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -111,6 +114,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     version: config.modelVersion,
     stats: new ModelStatistics(config.modelName, config.modelVersion),
     lifecycle,
+    ...(config.modelCard ? { card: config.modelCard } : {}),
   };
   registry.add(entry);
   const dataplane = new DataPlane(registry, metrics, { name: SERVER_NAME, version: SERVER_VERSION });
@@ -243,6 +247,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         maxQueueSize: config.maxQueueSize,
         maxConcurrentBatches: config.maxConcurrentBatches,
       },
+      verify: modelVerification(config),
       attempts: config.loadAttempts,
       retryDelayMs: config.loadRetryDelayMs,
     },
@@ -313,7 +318,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       log.info('stopped', { drained: clean });
     })());
 
-  return { port, metricsPort, metrics, ...(drift ? { drift } : {}), loaded, broken, shutdown };
+  const failure = (): string | undefined =>
+    lifecycle.state.phase === 'failed' ? lifecycle.state.error : undefined;
+  return { port, metricsPort, metrics, ...(drift ? { drift } : {}), loaded, broken, failure, shutdown };
 }
 
 async function listen(server: NetServer, port: number, host: string): Promise<void> {

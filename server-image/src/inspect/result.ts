@@ -41,8 +41,9 @@ export interface InspectSuccess {
 export interface InspectFailure {
   ok: false;
   stage: InspectStage;
-  /** For programs: a fetch reason (`checksum_mismatch`, `not_found`, ...), `invalid_model`, `warmup_failed`,
-   * `invalid_holdout`, `holdout_run_failed`, `deadline_exceeded`, `terminated` or `internal_error`. */
+  /** For programs: a fetch reason (`checksum_mismatch`, `digest_required`, `not_found`, ...), `signature_invalid`,
+   * `invalid_model`, `warmup_failed`, `invalid_holdout`, `holdout_run_failed`, `deadline_exceeded`, `terminated`
+   * or `internal_error`. */
   code: string;
   /** For people: what is wrong. */
   reason: string;

@@ -11,6 +11,7 @@ import { decodeInferRequest } from '../protocol/v2/decode.js';
 import { fetchModel, type FetchOptions } from '../repository/fetch.js';
 import { failureReason, openModel, withRetries, type OpenedModel } from '../repository/loader.js';
 import type { OnnxModel } from '../repository/model.js';
+import { modelVerification } from '../trust-options.js';
 import {
   checkHoldout,
   holdoutRows,
@@ -72,6 +73,7 @@ async function open(config: InspectConfig, deps: InspectDeps): Promise<OpenedMod
     uri: config.modelUri,
     fetch: { ...fetchOptions(config), maxBytes: config.maxModelBytes, sha256: config.modelSha256 },
     session: { intraOpThreads: config.intraOpThreads, interOpThreads: config.interOpThreads },
+    verify: modelVerification(config),
   };
   const outcome = await withRetries(
     { attempts: config.loadAttempts, retryDelayMs: config.loadRetryDelayMs },
@@ -104,9 +106,13 @@ async function open(config: InspectConfig, deps: InspectDeps): Promise<OpenedMod
 
 /** A short lead naming the problem, before the fetcher's or onnxruntime's detailed message. */
 function modelPrefix(err: unknown): string {
+  // The signature check's failures (a fetch of the signature file included) already say so first.
+  if (messageOf(err).startsWith('signature verification failed: ')) return '';
   switch (failureReason(err)) {
     case 'checksum_mismatch':
       return 'sha256 mismatch: ';
+    case 'digest_required':
+      return 'digest required: ';
     case 'invalid_model':
       return 'model is not ONNX (or not one onnxruntime can run): ';
     case 'warmup_failed':

@@ -24,6 +24,8 @@ export interface ModelEntry {
   readonly version: string;
   readonly stats: ModelStatistics;
   readonly lifecycle: ModelLifecycle<Serving>;
+  /** The model card (--model-card), served in the model's metadata as parameters.model_card. */
+  readonly card?: Readonly<Record<string, unknown>>;
 }
 
 export class ModelRegistry {
