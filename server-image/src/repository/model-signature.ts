@@ -3,7 +3,7 @@
  * (`cosign sign-blob --key cosign.key --output-signature model.sig model.onnx`), or the same made with
  * `openssl dgst -sha256 -sign key.pem model.onnx | base64`: the base64 of a signature over the whole file, SHA-256,
  * ECDSA (ASN.1 DER, as both tools write it) or RSA PKCS#1 v1.5; or pure Ed25519 (cosign's ed25519 keys). Checked
- * with node:crypto against a PEM public key (docs/decisions/model-signatures.md says why not the sigstore package).
+ * with node:crypto against a PEM public key (docs/decisions/0007-model-signatures.md says why not the sigstore package).
  *
  * Pure parts (key and signature parsing, the shape check) are separate from the one I/O function, verifyFile.
  * Messages never carry key material: a key is named by its type and its fingerprint (sha256 of its DER SPKI).
