@@ -22,6 +22,7 @@ import { startDriftMonitor } from './monitoring/drift/setup.js';
 import { FEEDBACK_DEFAULTS, PAYLOAD_LOG_DEFAULTS } from './monitoring/defaults.js';
 import { FeedbackMonitor } from './monitoring/feedback.js';
 import { feedbackWithPeers } from './monitoring/feedback-peers.js';
+import { tlsPeerPost } from './monitoring/peer-transport.js';
 import { observeAll, type InferenceObserver } from './monitoring/observer.js';
 import type { HttpSinkOptions } from './monitoring/payload-http.js';
 import { createPayloadLog } from './monitoring/payload-log.js';
@@ -193,7 +194,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     feedback:
       feedback &&
       (config.feedbackPeers
-        ? feedbackWithPeers(feedback, { peers: config.feedbackPeers, timeoutMs: FEEDBACK_PEER_TIMEOUT_MS })
+        ? feedbackWithPeers(feedback, {
+            peers: config.feedbackPeers,
+            timeoutMs: FEEDBACK_PEER_TIMEOUT_MS,
+            ...(tls && config.tlsDir ? { post: tlsPeerPost(() => tls.certificate, config.tlsDir) } : {}),
+          })
         : // Forwarded by a peer that lists this pod: that peer counts what nobody kept.
           (body, _path, forwarded) => feedback.feedback(body, { countMisses: !forwarded })),
   });

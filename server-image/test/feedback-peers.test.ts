@@ -7,8 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { irisModel } from '../../test/fixtures/onnx/models.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { peerUrls } from '../src/monitoring/feedback-peers.js';
 import { postJson } from './support/client.js';
+import { createTestCa, tlsSecretDir, writeSecretVolume, type TestCa } from './support/pki.js';
+import { https } from './support/tls-client.js';
 import { scrape } from './support/scrape.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -84,6 +89,68 @@ describe('feedback forwarded to the replica that kept the prediction', () => {
     const r = await postJson(`${a.base}/v2/models/iris/feedback`, { id: 'never', label: 1 });
     expect(r.status).toBe(404);
     expect((r.json as { error: string }).error).toMatch(/no prediction is kept for request id 'never'/);
+  });
+});
+
+describe('feedback forwarded with authentication and TLS on', () => {
+  // Both replicas serve the same certificate and keys (one Secret each, as the operator mounts them); the peer is
+  // reached by IP address and must still be verified under the certificate's name, with the client's key.
+  let ca: TestCa;
+  let keys: string;
+  let tlsDir: string;
+  let a: TestServer;
+  let b: TestServer;
+  const auth = { authorization: 'Bearer team-key' };
+  const httpsBase = (s: TestServer) => `https://localhost:${s.server.port}`;
+  beforeAll(async () => {
+    ca = await createTestCa();
+    tlsDir = await tlsSecretDir(await ca.issue(['localhost']), ca.ca);
+    keys = await mkdtemp(join(tmpdir(), 'modelship-peer-keys-'));
+    await writeSecretVolume(keys, { team: 'team-key' });
+    const common = { modelName: 'iris', tlsDir, authApiKeysDir: keys };
+    b = await startTestServer(irisModel(), common);
+    a = await startTestServer(irisModel(), {
+      ...common,
+      feedbackPeers: `https://localhost:${b.server.port}`,
+    });
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await ca?.remove();
+    await rm(keys, { recursive: true, force: true });
+    await rm(tlsDir, { recursive: true, force: true });
+  });
+
+  it('joins on the peer over https, passing the client key along', async () => {
+    const infer = await https(`${httpsBase(b)}/v2/models/iris/infer`, {
+      ca: ca.ca,
+      method: 'POST',
+      body: JSON.stringify(row),
+      headers: { ...auth, 'x-request-id': 'tls-on-b' },
+    });
+    expect(infer.status).toBe(200);
+    const probabilities = (JSON.parse(infer.body) as { outputs: { data: number[] }[] }).outputs[0]!.data;
+    const label = probabilities.indexOf(Math.max(...probabilities));
+    const r = await https(`${httpsBase(a)}/v2/models/iris/feedback`, {
+      ca: ca.ca,
+      method: 'POST',
+      body: JSON.stringify({ id: 'tls-on-b', label }),
+      headers: auth,
+    });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ id: 'tls-on-b', rows: 1, correct: 1 });
+    expect(await metric(b, `modelship_feedback_rows_total{${L}}`)).toBe(1);
+  });
+
+  it('does not reach the peer without credentials: the first pod already refuses', async () => {
+    const r = await https(`${httpsBase(a)}/v2/models/iris/feedback`, {
+      ca: ca.ca,
+      method: 'POST',
+      body: JSON.stringify({ id: 'tls-on-b', label: 0 }),
+    });
+    expect(r.status).toBe(401);
+    expect(await metric(b, `modelship_feedback_rows_total{${L}}`)).toBe(1);
   });
 });
 

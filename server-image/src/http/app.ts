@@ -36,6 +36,8 @@ export interface AppOptions {
     body: Uint8Array,
     path: string,
     forwarded: boolean,
+    /** The client's credential headers (authorization, x-api-key), for the peers a pod forwards to. */
+    credentials: Record<string, string>,
   ) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
   /**
    * Who is calling (auth/setup.ts), asked before any route but the health checks runs; absent: the port is open.
@@ -210,7 +212,7 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
         if (err) return reject(err);
         try {
           const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
-          const r = answer(body!, (req.url ?? '').replace(/\?.*$/, ''), forwarded);
+          const r = answer(body!, (req.url ?? '').replace(/\?.*$/, ''), forwarded, credentialsOf(req));
           if (r instanceof Promise) r.then((x) => resolve(json(x.status, x.body)), reject);
           else resolve(json(r.status, r.body));
         } catch (e) {
@@ -344,6 +346,16 @@ export function createInferenceApp(dp: DataPlane, opts: AppOptions): InferenceAp
       return () => listeners.delete(listener);
     },
   };
+}
+
+/** The headers that carry a client's credentials (auth/credentials.ts reads the same two). */
+function credentialsOf(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['authorization', 'x-api-key']) {
+    const value = req.headers[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  return out;
 }
 
 function errorReply(err: unknown, logger: Logger, requestId: string): Reply {

@@ -4,11 +4,13 @@
  * (every serving pod of the ModelDeployment: the operator names a headless Service whose name resolves to all of
  * them) and the first that joins it answers. A forwarded request is marked, is never forwarded again, and its
  * misses are not counted: only the pod the client reached counts a prediction nobody kept.
- * Not the inference path: plain fetch, bounded by a timeout.
+ * The client's credentials go along (the peer checks them as the first pod did), and with TLS the peer is reached
+ * over https (peer-transport.ts). Not the inference path: one request per peer, bounded by a timeout.
  */
 import { lookup } from 'node:dns/promises';
 import type { FeedbackMonitor, FeedbackReply } from './feedback.js';
 import { parseFeedbackBody } from './feedback-request.js';
+import { plainPeerPost, type PeerPost } from './peer-transport.js';
 
 /** Marks feedback one pod forwarded to another. */
 export const FORWARDED_HEADER = 'x-modelship-feedback-forwarded';
@@ -23,7 +25,12 @@ export interface PeerOptions {
   peers: string;
   timeoutMs: number;
   resolve?: Resolve;
+  /** How a forwarded request is sent (default plain http; with TLS, peer-transport.ts's https). */
+  post?: PeerPost;
 }
+
+/** The client's credential headers, passed on to the peers unchanged. */
+export type Credentials = Record<string, string>;
 
 /** The peers' base URLs now (names resolved at every call: pods come and go). Unresolvable names are skipped. */
 export async function peerUrls(o: PeerOptions): Promise<string[]> {
@@ -58,8 +65,13 @@ interface ItemResult {
 export function feedbackWithPeers(
   monitor: Pick<FeedbackMonitor, 'feedback' | 'countUnknown'>,
   o: PeerOptions,
-): (body: Uint8Array, path: string, forwarded: boolean) => FeedbackReply | Promise<FeedbackReply> {
-  return (body, path, forwarded) => {
+): (
+  body: Uint8Array,
+  path: string,
+  forwarded: boolean,
+  credentials: Credentials,
+) => FeedbackReply | Promise<FeedbackReply> {
+  return (body, path, forwarded, credentials) => {
     if (forwarded) return monitor.feedback(body, { countMisses: false });
     const local = monitor.feedback(body, { countMisses: false });
     const bulk = local.status === 200 && Array.isArray(local.body.results);
@@ -69,7 +81,7 @@ export function feedbackWithPeers(
     const missed = results.flatMap((r, i) => (r.status === 404 ? [i] : []));
     // Nothing missed, or a body refused as a whole (400): nothing to ask the peers.
     if (missed.length === 0 || (!bulk && local.status !== 404)) return local;
-    return askPeers(body, path, missed, o).then((found) => {
+    return askPeers(body, path, missed, credentials, o).then((found) => {
       for (const [i, r] of found) results[i] = r;
       const unknown = results.filter((r) => r.status === 404).length;
       monitor.countUnknown(unknown);
@@ -88,8 +100,10 @@ async function askPeers(
   body: Uint8Array,
   path: string,
   missed: number[],
+  credentials: Credentials,
   o: PeerOptions,
 ): Promise<Map<number, ItemResult>> {
+  const post = o.post ?? plainPeerPost;
   const doc = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as {
     feedback?: unknown[];
   };
@@ -98,14 +112,14 @@ async function askPeers(
   const answers = await Promise.all(
     (await peerUrls(o)).map(async (base) => {
       try {
-        const res = await fetch(`${base}${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', [FORWARDED_HEADER]: '1' },
-          body: payload,
-          signal: AbortSignal.timeout(o.timeoutMs),
-        });
-        const answer = (await res.json()) as { results?: ItemResult[] };
-        return res.ok && Array.isArray(answer.results) ? answer.results : [];
+        const res = await post(
+          `${base}${path}`,
+          { ...credentials, 'content-type': 'application/json', [FORWARDED_HEADER]: '1' },
+          payload,
+          o.timeoutMs,
+        );
+        const answer = res.json as { results?: ItemResult[] } | undefined;
+        return res.ok && Array.isArray(answer?.results) ? answer.results : [];
       } catch {
         return [];
       }
