@@ -2,6 +2,7 @@
  * The ModelDeployment CRD as users meet it: installed on a real API server, examples applied with kubectl,
  * bad objects refused with messages that name the field, printer columns and `kubectl explain`.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -36,6 +37,27 @@ metadata:
 spec:
 ${spec}`;
 }
+
+const mdObject = (name: string) => ({
+  apiVersion: 'modelship.dev/v1alpha1',
+  kind: 'ModelDeployment',
+  metadata: { name },
+});
+
+/** A PEM public key as cosign generate-key-pair writes it (ECDSA P-256, SubjectPublicKeyInfo). */
+const cosignPublicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
+const privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
+/** A YAML block scalar of a PEM, indented for a field at `indent` spaces. */
+const block = (pem: string, indent: number) =>
+  `|\n${pem
+    .trim()
+    .split('\n')
+    .map((l) => ' '.repeat(indent) + l)
+    .join('\n')}`;
 
 const valid = `  model:
     version: "1"
@@ -94,6 +116,42 @@ describe('defaults', () => {
     expect(obj.spec.runtime?.threads).toEqual({ intraOp: 0, interOp: 0 });
     const local = withDefaults({ model: { version: '1', storageUri: 'file:///models/m.onnx' } });
     expect(local).toEqual(obj.spec);
+  });
+
+  it('accepts every security field (a real cosign-style public key), with the same defaults as withDefaults()', async () => {
+    const spec: ModelDeploymentSpec = {
+      model: {
+        version: '1',
+        storageUri: 'https://models.example.com/m.onnx',
+        sha256: 'a'.repeat(64),
+        requireDigest: true,
+        caBundle: { configMapRef: { name: 'private-ca' } },
+        signature: { publicKey: cosignPublicKey, signature: 'MEUCIQDx+/abc==' },
+      },
+      auth: {
+        apiKeys: { secretRef: { name: 'iris-keys' } },
+        oidc: {
+          issuer: 'https://issuer.example.com',
+          audiences: ['iris'],
+          requiredClaims: { groups: 'ml-clients' },
+        },
+      },
+      tls: { secretRef: { name: 'iris-tls' } },
+      modelCard: {
+        owner: 'ml-team',
+        intendedUse: 'Classify iris flowers.',
+        evaluationMetrics: { accuracy: 0.97 },
+        license: 'Apache-2.0',
+      },
+    };
+    await kubectlOk(['apply', '-n', ns, '-f', '-'], JSON.stringify({ ...mdObject('secured'), spec }));
+    const obj = JSON.parse(await kubectlOk(['get', 'md', 'secured', '-n', ns, '-o', 'json'])) as {
+      spec: ModelDeploymentSpec;
+    };
+    expect(obj.spec.auth?.oidc?.clockSkew).toBe('60s');
+    expect(obj.spec.tls?.metrics).toBe(false);
+    expect(obj.spec.model.caBundle?.configMapRef.key).toBe('ca.crt');
+    expect(withDefaults(spec)).toEqual(obj.spec);
   });
 });
 
@@ -334,6 +392,97 @@ describe('validation at the API server', () => {
       'a payload sample above 1',
       `${valid}\n  logging: {payloads: {sample: 2}}`,
       /spec\.logging\.payloads\.sample: .*less than or equal to 1/,
+    ],
+    [
+      'requireDigest with a remote model and no sha256',
+      `  model: {version: "1", storageUri: "https://models.example.com/m.onnx", requireDigest: true}`,
+      /spec\.model\.sha256: .*requireDigest: an http:\/\/, https:\/\/ or s3:\/\/ storageUri needs sha256/,
+    ],
+    [
+      'requireDigest with an s3 model and no sha256',
+      `  model: {version: "1", storageUri: "s3://bucket/m.onnx", requireDigest: true}`,
+      /spec\.model\.sha256: .*needs sha256/,
+    ],
+    [
+      'auth with neither apiKeys nor oidc',
+      `${valid}\n  auth: {}`,
+      /spec\.auth: .*auth needs apiKeys, oidc or both/,
+    ],
+    [
+      'an api key Secret name that is not a name',
+      `${valid}\n  auth: {apiKeys: {secretRef: {name: "Keys_1"}}}`,
+      /spec\.auth\.apiKeys\.secretRef\.name: .*valid Secret name/,
+    ],
+    [
+      'an OIDC issuer over http',
+      `${valid}\n  auth: {oidc: {issuer: "http://issuer.example.com", audiences: [iris]}}`,
+      /spec\.auth\.oidc\.issuer: .*must be an https:\/\/ URL/,
+    ],
+    [
+      'OIDC without audiences',
+      `${valid}\n  auth: {oidc: {issuer: "https://issuer.example.com", audiences: []}}`,
+      /spec\.auth\.oidc\.audiences: .*at least 1 items/,
+    ],
+    [
+      'an OIDC audience with a comma',
+      `${valid}\n  auth: {oidc: {issuer: "https://issuer.example.com", audiences: ["a,b"]}}`,
+      /spec\.auth\.oidc\.audiences\[0\]: .*may not contain ","/,
+    ],
+    [
+      'an OIDC clock skew above 5m',
+      `${valid}\n  auth: {oidc: {issuer: "https://issuer.example.com", audiences: [iris], clockSkew: 10m}}`,
+      /spec\.auth\.oidc\.clockSkew: .*must be at most 5m/,
+    ],
+    [
+      'an OIDC clock skew that is not a duration',
+      `${valid}\n  auth: {oidc: {issuer: "https://issuer.example.com", audiences: [iris], clockSkew: soon}}`,
+      /spec\.auth\.oidc\.clockSkew: .*should match/,
+    ],
+    ['tls without a Secret', `${valid}\n  tls: {metrics: true}`, /spec\.tls\.secretRef: Required value/],
+    [
+      'a signature with both signature and signatureUri',
+      `  model:\n    version: "1"\n    storageUri: file:///m.onnx\n    signature:\n      signature: "MEUCIQ=="\n      signatureUri: "file:///m.onnx.sig"\n      publicKey: ${block(cosignPublicKey, 8)}`,
+      /spec\.model\.signature\.signature: .*exactly one of signature and signatureUri/,
+    ],
+    [
+      'a signature with neither signature nor signatureUri',
+      `  model:\n    version: "1"\n    storageUri: file:///m.onnx\n    signature:\n      publicKey: ${block(cosignPublicKey, 8)}`,
+      /spec\.model\.signature\.signature: .*exactly one of signature and signatureUri/,
+    ],
+    [
+      'a public key that is not PEM',
+      `  model: {version: "1", storageUri: "file:///m.onnx", signature: {publicKey: "ssh-ed25519 AAAA", signature: "MEUCIQ=="}}`,
+      /spec\.model\.signature\.publicKey: .*must be a PEM public key/,
+    ],
+    [
+      'a private key where the public key belongs',
+      `  model:\n    version: "1"\n    storageUri: file:///m.onnx\n    signature:\n      signature: "MEUCIQ=="\n      publicKey: ${block(privateKey, 8)}`,
+      /spec\.model\.signature\.publicKey: .*is a private key: give the public key/,
+    ],
+    [
+      'a signature that is not base64',
+      `  model:\n    version: "1"\n    storageUri: file:///m.onnx\n    signature:\n      signature: "not base64!"\n      publicKey: ${block(cosignPublicKey, 8)}`,
+      /spec\.model\.signature\.signature: .*must be base64/,
+    ],
+    [
+      'a signatureUri with an unknown scheme',
+      `  model:\n    version: "1"\n    storageUri: file:///m.onnx\n    signature:\n      signatureUri: "gs://b/m.sig"\n      publicKey: ${block(cosignPublicKey, 8)}`,
+      /spec\.model\.signature\.signatureUri: .*must be a URI with scheme/,
+    ],
+    [
+      'a CA bundle together with NODE_EXTRA_CA_CERTS in runtime.env',
+      `  model: {version: "1", storageUri: "https://m.example.com/m.onnx", caBundle: {configMapRef: {name: ca}}}\n  runtime: {env: [{name: NODE_EXTRA_CA_CERTS, value: /x.pem}]}`,
+      /spec\.model\.caBundle: .*model\.caBundle sets NODE_EXTRA_CA_CERTS: remove it from runtime\.env/,
+    ],
+    [
+      'a variable in runtime.env that spec.tls sets',
+      `${valid}\n  runtime: {env: [{name: MODELSHIP_TLS_DIR, value: /tls}]}`,
+      /spec\.runtime\.env\[0\]: .*MODELSHIP_TLS_DIR is set by the operator from spec\.tls/,
+    ],
+    [
+      'a model card metric that is not a number',
+      `${valid}\n  modelCard: {evaluationMetrics: {accuracy: high}}`,
+      /spec\.modelCard\.evaluationMetrics\.accuracy: .*must be of type number/,
     ],
     [
       'a serviceAccountName that is not a name',

@@ -10,6 +10,7 @@ import { toStructural, type JsonSchema } from '../structural.js';
 import { customResourceDefinition } from './crd-kit.js';
 import type { group, version } from './schema.js';
 import { Condition } from './schema.js';
+import { ModelCardSpec } from './security.js';
 
 export const modelVersionKind = 'ModelVersion';
 export const modelVersionPlural = 'modelversions';
@@ -98,6 +99,13 @@ export const ModelVersionSpec = Type.Object(
       ),
     ),
     holdoutUri: Type.Optional(Type.String({ description: 'A holdout set the run left beside the model.' })),
+    modelCard: Type.Optional(
+      Type.Unsafe<Static<typeof ModelCardSpec>>({
+        ...ModelCardSpec,
+        description:
+          "The ModelDeployment's spec.modelCard when this version was registered; for a run's version, evaluationMetrics are the metrics the run reported (when it reported any).",
+      }),
+    ),
   },
   { description: 'What a run produced. Written once by the operator.' },
 );

@@ -23,6 +23,14 @@ import * as serverEnv from '../../../../server-image/src/env.js';
 import { RetrainingSpec } from './retraining.js';
 import { DriftStatus, FeedbackStatus, LoggingSpec, MonitoringSpec, ShadowSpec } from './monitoring.js';
 import { cel, duration, labelValuePattern, upstream, type CelRule } from './schema-kit.js';
+import {
+  AuthSpec,
+  caBundleEnvRule,
+  ModelCardSpec,
+  modelVerificationFields,
+  requireDigestRule,
+  TlsSpec,
+} from './security.js';
 import { coreV1Schemas } from './generated/core-v1-schemas.js';
 
 /** The serving runtime's own defaults: the CRD's batching defaults are the same numbers, from one place. */
@@ -67,6 +75,19 @@ export const operatorEnv = {
   [serverEnv.PAYLOAD_LOG_SAMPLE]: 'spec.logging.payloads.sample',
   [serverEnv.PAYLOAD_LOG_REDACT]: 'spec.logging.payloads.redact',
   [serverEnv.PAYLOAD_LOG_MAX_BYTES]: 'spec.logging.payloads.maxBytes',
+  [serverEnv.AUTH_API_KEYS_DIR]: 'spec.auth.apiKeys (the mounted Secret)',
+  [serverEnv.AUTH_OIDC_ISSUER]: 'spec.auth.oidc.issuer',
+  [serverEnv.AUTH_OIDC_AUDIENCES]: 'spec.auth.oidc.audiences',
+  [serverEnv.AUTH_OIDC_JWKS_URI]: 'spec.auth.oidc.jwksUri',
+  [serverEnv.AUTH_OIDC_REQUIRED_CLAIMS]: 'spec.auth.oidc.requiredClaims',
+  [serverEnv.AUTH_OIDC_CLOCK_SKEW_SECONDS]: 'spec.auth.oidc.clockSkew',
+  [serverEnv.TLS_DIR]: 'spec.tls (the mounted Secret)',
+  [serverEnv.METRICS_TLS]: 'spec.tls.metrics',
+  [serverEnv.REQUIRE_DIGEST]: 'spec.model.requireDigest and the operator flag --require-model-digest',
+  [serverEnv.MODEL_PUBLIC_KEY]: 'spec.model.signature.publicKey',
+  [serverEnv.MODEL_SIGNATURE]: 'spec.model.signature.signature',
+  [serverEnv.MODEL_SIGNATURE_URI]: 'spec.model.signature.signatureUri',
+  [serverEnv.MODEL_CARD]: 'spec.modelCard',
 } as const;
 export type OperatorEnvName = keyof typeof operatorEnv;
 
@@ -148,8 +169,9 @@ export const ModelSpec = Type.Object(
         }),
       }),
     ),
+    ...modelVerificationFields,
   },
-  { description: 'The model to serve.' },
+  { description: 'The model to serve.', ...cel(requireDigestRule) },
 );
 
 export const BatchingSpec = Type.Object(
@@ -706,10 +728,14 @@ export const ModelDeploymentSpec = Type.Object(
     retraining: Type.Optional(RetrainingSpec),
     monitoring: Type.Optional(MonitoringSpec),
     logging: Type.Optional(LoggingSpec),
+    auth: Type.Optional(AuthSpec),
+    tls: Type.Optional(TlsSpec),
+    modelCard: Type.Optional(ModelCardSpec),
   },
   {
     description: 'What to serve and how.',
     ...cel(
+      caBundleEnvRule,
       {
         rule: "!has(self.analysis) || has(self.rollout) && has(self.rollout.strategy) && self.rollout.strategy == 'Canary'",
         message: 'analysis is only for rollout.strategy Canary',
