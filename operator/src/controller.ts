@@ -15,7 +15,8 @@ import type { ResourceKind } from './kube/resource.js';
 import type { InformerTransport } from './kube/transport.js';
 import { WorkQueue } from './kube/workqueue.js';
 import { realClock } from './kube/clock.js';
-import { Scraper } from './metrics/scraper.js';
+import { Scraper, verifiedFetchText } from './metrics/scraper.js';
+import { apiSecretGetter, cachedCaSource } from './kube/secret-ca.js';
 import { ModelWatch } from './reconcile/model-watch.js';
 import { CanaryAnalysis } from './reconcile/analysis.js';
 import { RolloutSlots } from './reconcile/slots.js';
@@ -114,6 +115,8 @@ export class Controller {
       logger: o.logger,
       registry: o.metrics.registry,
     });
+    // Scrapes of pods that serve their metrics over TLS are verified against the ca.crt of the Secret spec.tls names.
+    const scrapeFetch = verifiedFetchText(cachedCaSource(apiSecretGetter(o.kubeConfig), realClock));
     const writer =
       o.writer ??
       new KubeClient(
@@ -133,8 +136,8 @@ export class Controller {
       applier: new Applier(writer),
       recorder: new EventRecorder(writer, o.logger, o.now),
       logger: o.logger,
-      analysis: new CanaryAnalysis(new Scraper(realClock)),
-      watch: new ModelWatch(realClock),
+      analysis: new CanaryAnalysis(new Scraper(realClock, scrapeFetch)),
+      watch: new ModelWatch(realClock, scrapeFetch),
       slots: new RolloutSlots(o.maxConcurrentRollouts),
       defaultImage: o.serverImage,
       metrics: o.metrics.modelDeployments,

@@ -34,6 +34,9 @@ export const watchRules: V1PolicyRule[] = [
   rule(kinds.configMap, ['get']),
   // Pods are only read, to explain why a revision fails.
   rule(kinds.pod, ['list', 'watch']),
+  // The ca.crt of the Secret spec.tls names, to verify pods' metrics served over TLS: get only, by the name the spec
+  // gives (no list or watch: the operator never sees Secrets nobody pointed it at).
+  rule(kinds.secret, ['get']),
   rule(kinds.event, ['create', 'patch']),
 ];
 

@@ -30,6 +30,7 @@ export const kinds = {
   cronJob: { apiVersion: 'batch/v1', kind: 'CronJob', plural: 'cronjobs' },
   job: { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
   pod: { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
+  secret: { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' },
   event: { apiVersion: 'v1', kind: 'Event', plural: 'events' },
 } as const satisfies Record<string, ResourceKind>;
 

@@ -172,6 +172,12 @@
 - apiGroups:
     - ''
   resources:
+    - secrets
+  verbs:
+    - get
+- apiGroups:
+    - ''
+  resources:
     - events
   verbs:
     - create

@@ -89,21 +89,44 @@ describe('desiredDeployment', () => {
     expect(names.slice(-2)).toEqual(['NODE_EXTRA_CA_CERTS', 'MODELSHIP_LOG_LEVEL']);
     expect(new Set(names).size).toBe(names.length);
     // Every variable the API server keeps out of spec.runtime.env is one the operator sets, and the reverse.
-    // (With every optional setting that has a variable: monitoring and payload logging.)
-    const unset = md({
-      model: { version: '1', storageUri: 'file:///m.onnx', sha256: 'a'.repeat(64) },
-      monitoring: {
-        drift: { window: '10m' },
-        feedback: { output: 'label', storeSize: 5, maxAge: '1m', window: '1m' },
-      },
-      logging: {
-        payloads: { sink: 'http', url: 'http://collector', sample: 0.5, redact: ['x'], maxBytes: 2048 },
-      },
-    });
-    const all = desiredDeployment(unset, 'r', 'img').spec!.template.spec!.containers[0]!.env!.map(
-      (e) => e.name,
-    );
-    expect(all.sort()).toEqual(Object.keys(operatorEnv).sort());
+    // (With every optional setting that has a variable: monitoring, payload logging and security; a signature is
+    // inline or a URI, never both, hence two specs.)
+    const publicKey = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----';
+    const every = (signature: { signature: string } | { signatureUri: string }) =>
+      md({
+        model: {
+          version: '1',
+          storageUri: 'file:///m.onnx',
+          sha256: 'a'.repeat(64),
+          requireDigest: true,
+          signature: { publicKey, ...signature },
+        },
+        monitoring: {
+          drift: { window: '10m' },
+          feedback: { output: 'label', storeSize: 5, maxAge: '1m', window: '1m' },
+        },
+        logging: {
+          payloads: { sink: 'http', url: 'http://collector', sample: 0.5, redact: ['x'], maxBytes: 2048 },
+        },
+        auth: {
+          apiKeys: { secretRef: { name: 'keys' } },
+          oidc: {
+            issuer: 'https://i',
+            audiences: ['a'],
+            jwksUri: 'https://i/jwks',
+            requiredClaims: { a: 'b' },
+          },
+        },
+        tls: { secretRef: { name: 'tls' }, metrics: true },
+        modelCard: { owner: 'me' },
+      });
+    const envNames = (x: ReturnType<typeof md>) =>
+      desiredDeployment(x, 'r', 'img').spec!.template.spec!.containers[0]!.env!.map((e) => e.name);
+    const all = new Set([
+      ...envNames(every({ signature: 'AA==' })),
+      ...envNames(every({ signatureUri: 'file:///s' })),
+    ]);
+    expect([...all].sort()).toEqual(Object.keys(operatorEnv).sort());
   });
 });
 

@@ -27,14 +27,18 @@ export function servedModelName(md: ModelDeployment): string {
 }
 
 /**
- * The revision of a spec: a hash of everything that shapes the serving pods (model, runtime settings and
- * the effective image), and nothing that only scales them (replicas, autoscaling), so that scaling never
- * starts a rollout. Key order does not matter; the spec should already carry its defaults.
+ * The revision of a spec: a hash of everything that shapes the serving pods (model, runtime settings, the effective
+ * image, and who may call it, over what, with which card: auth, tls, modelCard), and nothing that only scales them
+ * (replicas, autoscaling), so that scaling never starts a rollout. Key order does not matter; the spec should
+ * already carry its defaults. Absent fields leave no trace (canonicalJson drops undefined), so a spec without the
+ * later fields keeps the revision it always had. The Secrets that auth and tls name are in it by name only: their
+ * rotated contents are reloaded by the pods in place, never a new revision.
  */
 export function revisionOf(spec: ModelDeploymentSpec, image: string): string {
   const { replicas: _replicas, autoscaling: _autoscaling, image: _image, ...shaping } = spec.runtime ?? {};
+  const { auth, tls, modelCard } = spec;
   const digest = createHash('sha256')
-    .update(canonicalJson({ model: spec.model, runtime: shaping, image }))
+    .update(canonicalJson({ model: spec.model, runtime: shaping, image, auth, tls, modelCard }))
     .digest();
   return BigInt(`0x${digest.subarray(0, 8).toString('hex')}`)
     .toString(36)

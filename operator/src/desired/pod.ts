@@ -11,12 +11,25 @@ import * as serverEnv from '../../../server-image/src/env.js';
 import type { ModelDeployment, OperatorEnvName } from '../api/v1alpha1/schema.js';
 import { parseDuration } from '../api/v1alpha1/duration.js';
 import { revisionLabels, servedModelName } from './names.js';
+import {
+  metricsAnnotations,
+  nodeEnvironment,
+  podMetricsEndpoint,
+  securityEnvironment,
+  securityVolumes,
+  servesTls,
+  type MetricsTls,
+} from './security.js';
 import { peersPort, peersServiceName } from './service.js';
 
 export const ports = { http: 8080, metrics: 9090 } as const;
 
-/** Where a pod's Prometheus metrics are (the serving pods' and the router's metrics port). */
-export const podMetricsUrl = (pod: V1Pod): string => `http://${pod.status!.podIP}:${ports.metrics}/metrics`;
+/**
+ * Where a pod's Prometheus metrics are (the serving pods' and the router's metrics port), and the Secret and name to
+ * verify them against when the pod serves them over TLS (spec.tls.metrics).
+ */
+export const podMetricsUrl = (pod: V1Pod): { url: string; tls?: MetricsTls } =>
+  podMetricsEndpoint(pod, ports.metrics);
 export const paths = { cache: '/var/cache/modelship', tmp: '/tmp', pvcRoot: '/mnt/pvc' } as const;
 /** The serving image's non-root user (server-image/Dockerfile). */
 export const serverUid = 65532;
@@ -63,11 +76,12 @@ function serverEnvironment(md: ModelDeployment, revision: string): V1EnvVar[] {
     [serverEnv.DRAIN_TIMEOUT_MS]: drainSeconds * 1000,
     [serverEnv.REVISION]: revision,
     ...monitoringEnvironment(md),
+    ...securityEnvironment(md),
   };
   const ours: V1EnvVar[] = Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([name, v]) => ({ name, value: String(v) }));
-  return [...ours, ...(runtime.env ?? [])];
+  return [...ours, ...nodeEnvironment(md), ...(runtime.env ?? [])];
 }
 
 /** Where the drift baseline is: spec.monitoring.drift.baseline, else baseline.json beside the model. */
@@ -129,16 +143,21 @@ function volumes(md: ModelDeployment): { volumes: V1Volume[]; mounts: V1VolumeMo
     volumes.push({ name: 'model-pvc', persistentVolumeClaim: { claimName: pvc.claim, readOnly: true } });
     mounts.push({ name: 'model-pvc', mountPath: `${paths.pvcRoot}/${pvc.claim}`, readOnly: true });
   }
-  // A baseline on another claim than the model's is mounted too.
-  const baseline = parsePvcUri(baselineUri(md) ?? '');
-  if (baseline && baseline.claim !== pvc?.claim) {
-    volumes.push({
-      name: 'baseline-pvc',
-      persistentVolumeClaim: { claimName: baseline.claim, readOnly: true },
-    });
-    mounts.push({ name: 'baseline-pvc', mountPath: `${paths.pvcRoot}/${baseline.claim}`, readOnly: true });
+  // A baseline or a signature on another claim than the model's is mounted too (once per claim).
+  const claims = new Set(pvc ? [pvc.claim] : []);
+  const others = [
+    ['baseline-pvc', baselineUri(md)],
+    ['signature-pvc', md.spec.model.signature?.signatureUri],
+  ] as const;
+  for (const [name, uri] of others) {
+    const other = parsePvcUri(uri ?? '');
+    if (!other || claims.has(other.claim)) continue;
+    claims.add(other.claim);
+    volumes.push({ name, persistentVolumeClaim: { claimName: other.claim, readOnly: true } });
+    mounts.push({ name, mountPath: `${paths.pvcRoot}/${other.claim}`, readOnly: true });
   }
-  return { volumes, mounts };
+  const secured = securityVolumes(md);
+  return { volumes: [...volumes, ...secured.volumes], mounts: [...mounts, ...secured.mounts] };
 }
 
 /** The name of the serving container in every revision's pods. */
@@ -150,7 +169,9 @@ export function serverContainer(
   image: string,
   mounts: V1VolumeMount[],
 ): V1Container {
-  const probe = (path: string) => ({ httpGet: { path, port: 'http' } });
+  // With TLS the kubelet probes over HTTPS; it does not verify the certificate (nor needs credentials: health is open).
+  const scheme = servesTls(md) ? 'HTTPS' : undefined;
+  const probe = (path: string) => ({ httpGet: { path, port: 'http', scheme } });
   return {
     name: serverContainerName,
     image,
@@ -199,6 +220,7 @@ export function podTemplate(md: ModelDeployment, revision: string, image: string
         'prometheus.io/scrape': 'true',
         'prometheus.io/port': String(ports.metrics),
         'prometheus.io/path': '/metrics',
+        ...metricsAnnotations(md),
       },
     },
     spec: {

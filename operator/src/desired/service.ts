@@ -2,6 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { commonLabels, labelKeys, revisionLabels, revisionObjectName, revisionSelector } from './names.js';
 import { ownedMeta } from './owner.js';
+import { metricsTls, servesTls } from './security.js';
 
 /** Port users call on the Services (targets the server's `http` port). */
 export const servicePort = 80;
@@ -32,9 +33,22 @@ export function desiredRevisionService(md: ModelDeployment, revision: string): V
     spec: {
       type: 'ClusterIP',
       selector: revisionSelector(md, revision),
+      // appProtocol tells meshes and gateways that speak to the Service what the pods serve (spec.tls).
       ports: [
-        { name: 'http', port: servicePort, targetPort: 'http', protocol: 'TCP' },
-        { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
+        {
+          name: 'http',
+          port: servicePort,
+          targetPort: 'http',
+          protocol: 'TCP',
+          appProtocol: servesTls(md) ? 'https' : undefined,
+        },
+        {
+          name: 'metrics',
+          port: 9090,
+          targetPort: 'metrics',
+          protocol: 'TCP',
+          appProtocol: metricsTls(md) ? 'https' : undefined,
+        },
       ],
     },
   };

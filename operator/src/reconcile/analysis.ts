@@ -45,12 +45,12 @@ export function scrapeTargets(i: AnalysisInput): ScrapeTarget[] {
     if (!p.status?.podIP || p.metadata?.deletionTimestamp) continue;
     const id = p.metadata!.name!;
     if (p.metadata?.labels?.[labelKeys.component] === routerComponent) {
-      if (router) targets.push({ id, url: podMetricsUrl(p), readings: routerReadings });
+      if (router) targets.push({ id, ...podMetricsUrl(p), readings: routerReadings });
     } else if (
       [i.stable.revision, i.canary.revision].includes(p.metadata?.labels?.[labelKeys.revision] ?? '')
     ) {
-      if (!router) targets.push({ id, url: podMetricsUrl(p), readings: serverReadings });
-      else if (groundTruth) targets.push({ id, url: podMetricsUrl(p), readings: feedbackReadings });
+      if (!router) targets.push({ id, ...podMetricsUrl(p), readings: serverReadings });
+      else if (groundTruth) targets.push({ id, ...podMetricsUrl(p), readings: feedbackReadings });
     }
   }
   return targets;

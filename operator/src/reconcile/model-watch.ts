@@ -45,7 +45,8 @@ export class ModelWatch {
     const readings = await Promise.all(
       targets.map(async (p) => {
         try {
-          const text = await this.fetch(podMetricsUrl(p), scrapeTimeoutMs);
+          const { url, tls } = podMetricsUrl(p);
+          const text = await this.fetch(url, scrapeTimeoutMs, tls);
           return parseExposition(text);
         } catch {
           return undefined;

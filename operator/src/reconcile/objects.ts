@@ -55,6 +55,8 @@ export interface ObjectsInput {
   replicas: Record<string, number | undefined>;
   /** The retraining CronJob, when spec.retraining asks for one (desired/cronjob.ts). */
   cronJob?: V1CronJob;
+  /** The revisions whose pods serve TLS (the router reaches them over https). */
+  tlsRevisions?: ReadonlySet<string>;
 }
 
 export interface Scale {
@@ -171,7 +173,7 @@ function trafficObjects(i: ObjectsInput, split: TrafficSplit): KubernetesObject[
         routerServiceAccount(md),
         routerRole(md),
         routerRoleBinding(md),
-        routerConfigMap(md, split),
+        routerConfigMap(md, split, i.tlsRevisions),
         routerDeployment(md, i.routerImage),
         routerPdb(md),
       ];

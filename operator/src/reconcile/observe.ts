@@ -16,6 +16,7 @@ import type {
 import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { labelKeys } from '../desired/names.js';
+import { metricsTlsSecretAnnotation } from '../desired/security.js';
 import { liveRevisionOf } from '../desired/service.js';
 import type { OptionalKindName, OwnedKindName } from '../resources.js';
 
@@ -129,8 +130,11 @@ export function observe(md: ModelDeployment, owned: OwnedObjects, caches: Caches
 /** What the operator reads of a pod (metadata and status): the cache keeps only this. */
 export function podSummary(pod: V1Pod): V1Pod {
   const { name, namespace, labels, deletionTimestamp, resourceVersion, uid } = pod.metadata ?? {};
+  // The one annotation read: how the pod's metrics are verified (desired/security.ts).
+  const tlsSecret = pod.metadata?.annotations?.[metricsTlsSecretAnnotation];
+  const annotations = tlsSecret === undefined ? undefined : { [metricsTlsSecretAnnotation]: tlsSecret };
   return {
-    metadata: { name, namespace, labels, deletionTimestamp, resourceVersion, uid },
+    metadata: { name, namespace, labels, annotations, deletionTimestamp, resourceVersion, uid },
     status: pod.status,
   };
 }

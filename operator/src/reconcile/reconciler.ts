@@ -17,6 +17,7 @@ import {
 import { desiredReplicas } from '../desired/deployment.js';
 import { labelKeys, revisionObjectName, revisionOf } from '../desired/names.js';
 import { serverContainerName } from '../desired/pod.js';
+import { deploymentServesTls, servesTls } from '../desired/security.js';
 import type { Applier } from '../kube/applier.js';
 import { messageOf, statusCodeOf, type KubeWriter } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -277,6 +278,12 @@ export class ModelDeploymentReconciler {
     const { choice, versions } = o.retraining;
     const replicas: Record<string, number | undefined> = {};
     for (const r of observed.revisions) replicas[r.revision] = r.deployment.spec?.replicas ?? 1;
+    // Each revision as its own spec made it: the spec's from the spec, older ones from their Deployments.
+    const tlsRevisions = new Set(
+      observed.revisions.filter((r) => deploymentServesTls(r.deployment)).map((r) => r.revision),
+    );
+    if (servesTls(md)) tlsRevisions.add(target.revision);
+    else tlsRevisions.delete(target.revision);
     const router = owned.deployments.find((d) => d.metadata?.name === routerName(md));
     const set = desiredSet({
       md,
@@ -288,6 +295,7 @@ export class ModelDeploymentReconciler {
       provider,
       routerAvailable: router !== undefined && assessRevision(router, []).state === 'Available',
       replicas,
+      tlsRevisions,
       cronJob: desiredCronJob(
         md,
         stableModel(result.state.stable?.version, choice, versions, o.retraining.spec),

@@ -142,10 +142,18 @@ function register(
   const version = s.version ?? base.model.version;
   const taken = input.versions.find((v) => v.spec.model.version === version);
   if (taken) return reject(`version ${version} already exists (ModelVersion ${taken.metadata.name})`);
+  const card = md.spec.modelCard;
   const spec: ModelVersionSpec = {
     ...base,
     model: { ...base.model, version, storageUri: `${folder}/${s.model}`, sha256: s.sha256 },
     metrics: s.metrics,
+    // The card travels with the version; its evaluation is this run's, not the one the spec's model had.
+    ...(card
+      ? {
+          modelCard:
+            s.metrics && Object.keys(s.metrics).length ? { ...card, evaluationMetrics: s.metrics } : card,
+        }
+      : {}),
     ...(s.data ? { data: s.data } : {}),
     ...(s.holdout ? { holdoutUri: `${folder}/${s.holdout}` } : {}),
   };
@@ -288,6 +296,7 @@ export function planRegistry(input: RegistryInput): RegistryPlan {
             ...(specModel.sha256 ? { sha256: specModel.sha256 } : {}),
           },
           source: { kind: 'Spec' },
+          ...(md.spec.modelCard ? { modelCard: md.spec.modelCard } : {}),
         },
       },
       status: withPhase({}, 'Candidate', 'Registered', message, now),

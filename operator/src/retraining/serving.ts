@@ -43,8 +43,11 @@ export interface Choice {
 }
 
 function fromVersion(md: ModelDeployment, v: ModelVersion): ModelSpec {
+  // spec.model.signature signs spec.model's file, not what a run wrote: a run's file is pinned by the sha256 it
+  // reported and was validated by the operator instead.
+  const { signature, ...model } = md.spec.model;
   return {
-    ...md.spec.model,
+    ...(v.spec.source.kind === 'Job' ? model : { ...model, ...(signature ? { signature } : {}) }),
     version: v.spec.model.version,
     storageUri: v.spec.model.storageUri,
     ...(v.spec.model.sha256 ? { sha256: v.spec.model.sha256 } : {}),

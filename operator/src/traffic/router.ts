@@ -18,6 +18,7 @@ import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { commonLabels, labelKeys, revisionObjectName } from '../desired/names.js';
 import { ownedMeta } from '../desired/owner.js';
 import { ports, serverUid } from '../desired/pod.js';
+import { secretFileMode, securityPaths, servesTls, tlsServerName } from '../desired/security.js';
 import { servicePort } from '../desired/service.js';
 import { weightsOf, type TrafficSplit } from './split.js';
 
@@ -37,19 +38,30 @@ export function routerSelector(md: ModelDeployment): Record<string, string> {
   return { [labelKeys.deployment]: md.metadata.name!, [labelKeys.component]: routerComponent };
 }
 
-/** The route table for a split: the revisions' Services by cluster DNS name, and the header matches. */
-export function routeTable(md: ModelDeployment, split: TrafficSplit): RouteTable {
+/**
+ * The route table for a split: the revisions' Services by cluster DNS name, and the header matches. A revision whose
+ * pods serve TLS (`tlsRevisions`: each revision as its own spec made it, so a switch to TLS rolls out like any other
+ * change) is reached over https, its certificate verified for the name users call, `<name>.<namespace>.svc`.
+ */
+export function routeTable(
+  md: ModelDeployment,
+  split: TrafficSplit,
+  tlsRevisions: ReadonlySet<string> = new Set(),
+): RouteTable {
   const ns = md.metadata.namespace!;
-  const url = (revision: string) =>
-    `http://${revisionObjectName(md, revision)}.${ns}.svc.cluster.local:${servicePort}`;
+  const serverName = tlsServerName(md.metadata.name!, ns);
+  const target = (revision: string) => {
+    const host = `${revisionObjectName(md, revision)}.${ns}.svc.cluster.local:${servicePort}`;
+    return tlsRevisions.has(revision) ? { url: `https://${host}`, serverName } : { url: `http://${host}` };
+  };
   const backends = weightsOf(split).map((w) => ({
     revision: w.revision,
-    url: url(w.revision),
+    ...target(w.revision),
     weight: w.weight,
   }));
   const canary = split.canary;
   if (canary && !backends.some((b) => b.revision === canary.revision) && split.matches.length > 0)
-    backends.push({ revision: canary.revision, url: url(canary.revision), weight: 0 });
+    backends.push({ revision: canary.revision, ...target(canary.revision), weight: 0 });
   const matches = canary
     ? split.matches.map((m) => ({
         header: m.header.toLowerCase(),
@@ -59,18 +71,22 @@ export function routeTable(md: ModelDeployment, split: TrafficSplit): RouteTable
     : [];
   const shadow = split.shadow && {
     revision: split.shadow.ref.revision,
-    url: url(split.shadow.ref.revision),
+    ...target(split.shadow.ref.revision),
     tolerance: split.shadow.tolerance,
   };
   return shadow ? { backends, matches, shadow } : { backends, matches };
 }
 
-export function routerConfigMap(md: ModelDeployment, split: TrafficSplit): V1ConfigMap {
+export function routerConfigMap(
+  md: ModelDeployment,
+  split: TrafficSplit,
+  tlsRevisions: ReadonlySet<string> = new Set(),
+): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: ownedMeta(md, routerName(md), routerLabels(md)),
-    data: { [ROUTES_KEY]: JSON.stringify(routeTable(md, split)) },
+    data: { [ROUTES_KEY]: JSON.stringify(routeTable(md, split, tlsRevisions)) },
   };
 }
 
@@ -110,8 +126,28 @@ export function routerRoleBinding(md: ModelDeployment): V1RoleBinding {
   };
 }
 
+/**
+ * With spec.tls the router terminates TLS with the Secret's certificate and verifies the revisions' (the same
+ * Secret's) against its ca.crt.
+ */
+function routerTls(md: ModelDeployment) {
+  const tls = md.spec.tls;
+  if (!tls) return { env: [], volumes: [], mounts: [] };
+  return {
+    env: [
+      { name: serverEnv.TLS_DIR, value: securityPaths.tls },
+      { name: serverEnv.ROUTER_BACKEND_CA_FILE, value: `${securityPaths.tls}/ca.crt` },
+    ],
+    volumes: [{ name: 'tls', secret: { secretName: tls.secretRef.name, defaultMode: secretFileMode } }],
+    mounts: [{ name: 'tls', mountPath: securityPaths.tls, readOnly: true }],
+  };
+}
+
 export function routerDeployment(md: ModelDeployment, image: string): V1Deployment {
-  const probe = (path: string) => ({ httpGet: { path, port: 'http' } });
+  const tls = routerTls(md);
+  // The kubelet probes over HTTPS without verifying (health needs no credentials).
+  const scheme = servesTls(md) ? 'HTTPS' : undefined;
+  const probe = (path: string) => ({ httpGet: { path, port: 'http', scheme } });
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -139,8 +175,11 @@ export function routerDeployment(md: ModelDeployment, image: string): V1Deployme
             runAsNonRoot: true,
             runAsUser: serverUid,
             runAsGroup: serverUid,
+            // The TLS Secret's files are group-readable (0440): the group is the router's.
+            fsGroup: md.spec.tls ? serverUid : undefined,
             seccompProfile: { type: 'RuntimeDefault' },
           },
+          volumes: tls.volumes.length ? tls.volumes : undefined,
           containers: [
             {
               name: 'router',
@@ -155,7 +194,9 @@ export function routerDeployment(md: ModelDeployment, image: string): V1Deployme
                 },
                 { name: serverEnv.PORT, value: String(ports.http) },
                 { name: serverEnv.METRICS_PORT, value: String(ports.metrics) },
+                ...tls.env,
               ],
+              volumeMounts: tls.mounts.length ? tls.mounts : undefined,
               ports: [
                 { name: 'http', containerPort: ports.http, protocol: 'TCP' },
                 { name: 'metrics', containerPort: ports.metrics, protocol: 'TCP' },
