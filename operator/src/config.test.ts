@@ -15,7 +15,14 @@ describe('parseConfig', () => {
       metricsPort: 8080,
       healthPort: 8081,
       concurrency: 4,
+      requireModelDigest: false,
     });
+  });
+
+  it('requires model digests with --require-model-digest or MODELSHIP_REQUIRE_MODEL_DIGEST=true', () => {
+    expect(parseConfig(argv('--require-model-digest'), {}).requireModelDigest).toBe(true);
+    expect(parseConfig(argv(), { MODELSHIP_REQUIRE_MODEL_DIGEST: 'true' }).requireModelDigest).toBe(true);
+    expect(parseConfig(argv(), { MODELSHIP_REQUIRE_MODEL_DIGEST: 'false' }).requireModelDigest).toBe(false);
   });
 
   it('reads flags, and environment variables where flags are absent', () => {

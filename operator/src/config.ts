@@ -22,6 +22,8 @@ export interface OperatorConfig {
   retryPeriodMs: number;
   concurrency: number;
   maxConcurrentRollouts: number;
+  /** A remote model (http, https, s3) without sha256 is not rolled out, in every ModelDeployment. */
+  requireModelDigest: boolean;
   resyncPeriodMs: number;
   shutdownTimeoutMs: number;
 }
@@ -129,6 +131,13 @@ export function buildCommand(env: NodeJS.ProcessEnv = process.env): Command {
     )
     .addOption(
       opt(
+        '--require-model-digest',
+        'refuse to roll out a remote model (http://, https://, s3://) without spec.model.sha256, in every ModelDeployment (spec.model.requireDigest for all)',
+        'MODELSHIP_REQUIRE_MODEL_DIGEST',
+      ),
+    )
+    .addOption(
+      opt(
         '--resync-period-ms <ms>',
         'look at every ModelDeployment again this often',
         'MODELSHIP_RESYNC_PERIOD_MS',
@@ -195,6 +204,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     retryPeriodMs: o.retryPeriodMs as number,
     concurrency: o.concurrency as number,
     maxConcurrentRollouts: o.maxConcurrentRollouts as number,
+    requireModelDigest: o.requireModelDigest === true,
     resyncPeriodMs: o.resyncPeriodMs as number,
     shutdownTimeoutMs: o.shutdownTimeoutMs as number,
   };

@@ -42,6 +42,8 @@ export interface ControllerOptions {
   concurrency: number;
   /** New rollouts in progress at once across all ModelDeployments. */
   maxConcurrentRollouts: number;
+  /** --require-model-digest: remote models without sha256 are not rolled out. @default false */
+  requireModelDigest?: boolean;
   resyncPeriodMs: number;
   /** Replaces the API server for reads (unit tests: the in-memory API). @default list and watch over HTTP */
   transportFor?: (kind: ResourceKind) => InformerTransport<KubernetesObject>;
@@ -139,6 +141,7 @@ export class Controller {
       analysis: new CanaryAnalysis(new Scraper(realClock, scrapeFetch)),
       watch: new ModelWatch(realClock, scrapeFetch),
       slots: new RolloutSlots(o.maxConcurrentRollouts),
+      requireModelDigest: o.requireModelDigest,
       defaultImage: o.serverImage,
       metrics: o.metrics.modelDeployments,
       now: o.now,

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     serverImage: config.serverImage,
     concurrency: config.concurrency,
     maxConcurrentRollouts: config.maxConcurrentRollouts,
+    requireModelDigest: config.requireModelDigest,
     resyncPeriodMs: config.resyncPeriodMs,
   });
   const servers = [metricsServer(metrics.registry), healthServer(() => controller.hasSynced())];

@@ -178,6 +178,14 @@ describe('every rendering, validated by the API server', () => {
 });
 
 describe('what the chart installs', () => {
+  it('passes --require-model-digest with requireModelDigest', async () => {
+    const docs = await render(['--set', 'requireModelDigest=true']);
+    const [deployment] = ofKind(docs, 'Deployment') as unknown as {
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    }[];
+    expect(deployment!.spec.template.spec.containers[0]!.args).toContain('--require-model-digest');
+  });
+
   it('runs 2 operator pods with leader election, probes, a PDB, a metrics Service and POD_NAMESPACE', async () => {
     const docs = await render([]);
     const [deployment] = ofKind(docs, 'Deployment') as unknown as {
@@ -206,6 +214,7 @@ describe('what the chart installs', () => {
     expect(container.image).toBe(`modelship/operator:${packageVersion()}`);
     expect(container.args).toContain('--leader-election-id=modelship-operator');
     expect(container.args).not.toContain('--no-leader-elect');
+    expect(container.args).not.toContain('--require-model-digest');
     expect(container.env.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom?.fieldRef.fieldPath).toBe(
       'metadata.namespace',
     );

@@ -56,6 +56,7 @@ import { desiredSet, providerOf, type Provider } from './objects.js';
 import { observe, ownedObjects, type Caches, type Observed, type OwnedObjects } from './observe.js';
 import type { RolloutSlots } from './slots.js';
 import { computeStatus, withReconcileError } from './status.js';
+import { digestRefusal, digestRequiredReason, isNewRefusal, refusedStatus } from './digest-policy.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -76,6 +77,8 @@ export interface ReconcilerDeps {
   /** Per-ModelDeployment series for alerts and dashboards; none in tests that do not look at them. */
   metrics?: ModelDeploymentMetrics;
   now?: () => Date;
+  /** --require-model-digest: a remote model without sha256 is never rolled out (reconcile/digest-policy.ts). */
+  requireModelDigest?: boolean;
 }
 
 /** How soon to look again after a status write lost a race with another writer. */
@@ -195,6 +198,10 @@ export class ModelDeploymentReconciler {
     if (pending && 'invalid' in pending) state = { ...state, lastRequest: pending.invalid };
     const request = pending && 'request' in pending ? pending.request : undefined;
 
+    // The digest policy: a refused model never rolls out; what serves (if anything) stays as it is.
+    const refused = digestRefusal(md.spec.model, this.deps.requireModelDigest ?? false);
+    if (refused && !state.stable) return this.refuse(key, md, cached, refused, log);
+
     // What finish() needs besides the tick's result.
     const applied = {
       key,
@@ -211,6 +218,11 @@ export class ModelDeploymentReconciler {
       log,
       retraining,
     };
+
+    if (refused) {
+      const result = tick(state, { now, plan, target: state.stable!, health });
+      return this.finish({ ...applied, result, refused });
+    }
 
     // A rollout nobody asked for (a new default serving image in an operator upgrade, which changes every revision)
     // waits for a slot, so that the fleet does not roll at once; a user's own change never waits behind others.
@@ -253,6 +265,37 @@ export class ModelDeploymentReconciler {
     return this.finish({ ...applied, result });
   }
 
+  /**
+   * The spec's model is refused and nothing serves yet: nothing is created, the status says why (Ready False) and a
+   * Warning Event says it once.
+   */
+  private async refuse(
+    key: string,
+    md: ModelDeployment,
+    cached: ModelDeployment,
+    message: string,
+    log: Logger,
+  ): Promise<ReconcileResult> {
+    if (isNewRefusal(cached.status, message)) {
+      log.warn('model refused by the digest policy', { reason: digestRequiredReason });
+      await this.deps.recorder.record(md, { type: 'Warning', reason: digestRequiredReason, message });
+    }
+    const status = refusedStatus(
+      cached.status,
+      message,
+      false,
+      md.metadata.generation,
+      this.now().toISOString(),
+    );
+    if (!isDeepStrictEqual(status, cached.status)) {
+      const written = await this.deps.client.patchStatus(md, status);
+      const replaced = cached.metadata.resourceVersion;
+      if (replaced && written && written !== replaced)
+        this.statusWrites.set(key, { replaced, at: this.now().getTime() });
+    }
+    return {};
+  }
+
   /** Applies a tick's result: the objects in a safe order, deletions, Events, then the status. */
   private async finish(o: {
     key: string;
@@ -271,6 +314,8 @@ export class ModelDeploymentReconciler {
     log: Logger;
     /** Why a new rollout has not started yet (no rollout slot). */
     queued?: string;
+    /** Why the spec's model may not roll out at all (the digest policy). */
+    refused?: string;
     retraining: Retraining;
   }): Promise<ReconcileResult> {
     const { client, recorder } = this.deps;
@@ -368,6 +413,14 @@ export class ModelDeploymentReconciler {
         { type: ConditionType.Progressing, status: 'True', reason: 'RolloutQueued', message: o.queued },
         now.toISOString(),
         md.metadata.generation,
+      );
+    }
+    if (o.refused) {
+      if (isNewRefusal(cached.status, o.refused))
+        await recorder.record(md, { type: 'Warning', reason: digestRequiredReason, message: o.refused });
+      Object.assign(
+        status,
+        refusedStatus(status, o.refused, true, md.metadata.generation, now.toISOString()),
       );
     }
     const watchDueMs = await this.watchModel(o, status);

@@ -68,11 +68,13 @@ export class MemoryWorld {
    * @param api an API server to share (a restarted operator); a new, empty one by default
    * @param maxConcurrentRollouts the operator's --max-concurrent-rollouts
    * @param defaultImage the operator's default serving image (another one: an upgraded operator)
+   * @param requireModelDigest the operator's --require-model-digest
    */
   constructor(
     readonly api = new MemoryApi(allKinds),
     maxConcurrentRollouts = 3,
     defaultImage = image,
+    requireModelDigest = false,
   ) {
     this.slots = new RolloutSlots(maxConcurrentRollouts);
     this.caches = this.live();
@@ -99,6 +101,7 @@ export class MemoryWorld {
       defaultImage,
       metrics: new ModelDeploymentMetrics(this.registry),
       now: () => this.time,
+      requireModelDigest,
     });
   }
 
