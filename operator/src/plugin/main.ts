@@ -16,6 +16,7 @@ import { collectionPath, objectPath } from '../kube/resource.js';
 import { kinds } from '../resources.js';
 import { promoteAnnotation } from '../retraining/serving.js';
 import { requestAnnotation } from '../rollout/requests.js';
+import { cardSubject, renderModelCard } from './card.js';
 import { renderHistory, renderStatus, renderVersions } from './render.js';
 
 interface Globals {
@@ -139,7 +140,7 @@ async function ask(
 export function buildPlugin(): Command {
   const program = new Command('kubectl-modelship')
     .description(
-      'Operate ModelDeployments: rollout status, promote, abort, retry, undo, pause, resume, history, retrain',
+      'Operate ModelDeployments: rollout status, promote, abort, retry, undo, pause, resume, history, retrain, card',
     )
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
@@ -192,6 +193,16 @@ export function buildPlugin(): Command {
       console.log(renderHistory(md));
       if (md.spec.retraining || md.status?.model)
         console.log(`Versions:\n${renderVersions(md, await versionsOf(kc, namespace, name), '  ')}`);
+    });
+  program
+    .command('card <name>')
+    .description('the model card of the serving version (or --version), as Markdown')
+    .option('--version <version>', 'another version: spec.model or a ModelVersion')
+    .action(async (name: string, opts: { version?: string }) => {
+      const { kc, namespace } = connect(globals());
+      const md = await get(kc, namespace, name);
+      const versions = md.spec.retraining || md.status?.model ? await versionsOf(kc, namespace, name) : [];
+      process.stdout.write(renderModelCard(cardSubject(md, versions, opts.version)));
     });
   program
     .command('retrain <name>')

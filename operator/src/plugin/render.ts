@@ -5,6 +5,7 @@ import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import { DriftSpec, type DriftStatus, type FeedbackStatus } from '../api/v1alpha1/monitoring.js';
 import { withDefaults, type ModelDeployment } from '../api/v1alpha1/schema.js';
 import { rolloutPlan, type Step } from '../rollout/plan.js';
+import { cardSummary } from './card.js';
 
 const pad = (rows: string[][]): string => {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
@@ -112,6 +113,8 @@ export function renderStatus(md: ModelDeployment): string {
     );
   if (st.drift) lines.push(...driftLines(st.drift, md));
   if (st.feedback) lines.push(feedbackLine(st.feedback));
+  const card = cardSummary(md);
+  if (card) lines.push(field('Model card', card));
   for (const cond of st.conditions ?? [])
     lines.push(field(cond.type, `${cond.status} (${cond.reason}) ${cond.message}`));
   if (st.lastRequest) lines.push(field('Last request', `${st.lastRequest.action}: ${st.lastRequest.result}`));

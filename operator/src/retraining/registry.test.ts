@@ -183,6 +183,43 @@ describe('registering runs', () => {
   });
 });
 
+describe('the model card of a version', () => {
+  const card = { owner: 'ml-team', license: 'MIT', evaluationMetrics: { accuracy: 0.9 } };
+  const withCard = () => {
+    const m = md();
+    m.spec.modelCard = card;
+    return m;
+  };
+
+  it("is spec.modelCard, with the run's own metrics as its evaluation", () => {
+    const p = plan(
+      [{ job: job('churn-retrain-1', 'Complete'), message: summary() }],
+      [],
+      undefined,
+      withCard(),
+    );
+    expect(p.create[0]!.version.spec.modelCard).toEqual({ ...card, evaluationMetrics: { accuracy: 0.95 } });
+  });
+
+  it("keeps the card's evaluation when the run reported no metrics", () => {
+    const p = plan(
+      [{ job: job('churn-retrain-1', 'Complete'), message: summary({ metrics: {} }) }],
+      [],
+      undefined,
+      withCard(),
+    );
+    expect(p.create[0]!.version.spec.modelCard).toEqual(card);
+  });
+
+  it("is spec.modelCard as it is for spec.model's own version, and absent without one", () => {
+    const m = withCard();
+    const p = planRegistry({ md: m, runs: [], versions: [], validations: new Map(), now });
+    expect(p.create[0]!.version.spec.modelCard).toEqual(card);
+    const none = planRegistry({ md: md(), runs: [], versions: [], validations: new Map(), now });
+    expect(none.create[0]!.version.spec).not.toHaveProperty('modelCard');
+  });
+});
+
 describe("spec.model's own version", () => {
   it('is registered once (source Spec) so that retrained versions have a signature to be compatible with', () => {
     const p = planRegistry({ md: md(), runs: [], versions: [], validations: new Map(), now });

@@ -80,6 +80,16 @@ describe('chooseModel', () => {
     });
   });
 
+  it("serves a run's version without spec.model's signature (it signs spec.model's file), keeping the rest", () => {
+    const m = md('Auto');
+    const publicKey = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----';
+    m.spec.model = { ...m.spec.model, requireDigest: true, signature: { publicKey, signature: 'AA==' } };
+    const c = chooseModel(m, [version('v2', 'Approved', '2026-12-02T01:00:00Z')], now);
+    expect(c.model.version).toBe('v2');
+    expect(c.model.signature).toBeUndefined();
+    expect(c.model.requireDigest).toBe(true);
+  });
+
   it('waits for kubectl modelship promote with mode Manual', () => {
     const approved = version('v2', 'Approved', '2026-12-02T01:00:00Z');
     expect(chooseModel(md('Manual'), [approved], now).served.source).toBe('Spec');
