@@ -3,6 +3,7 @@
  * would read `kubectl describe`, and say why in words they can act on. Pure.
  */
 import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { knownLoadFailure } from './load-failure.js';
 
 export type RevisionState = 'Available' | 'Progressing' | 'Failed';
 
@@ -106,6 +107,14 @@ function podFailure(pods: V1Pod[]): { reason: string; message: string } | undefi
       ...(pod.status?.initContainerStatuses ?? []),
       ...(pod.status?.containerStatuses ?? []),
     ]) {
+      // A failure the server names (a model signature that does not verify) is final: said at the first exit.
+      const terminated = cs.lastState?.terminated ?? cs.state?.terminated;
+      const known = knownLoadFailure(terminated?.message);
+      if (known && !cs.ready)
+        return {
+          reason: known.reason,
+          message: `pod ${name}: container ${cs.name} cannot load the model: ${known.detail}`,
+        };
       const waiting = cs.state?.waiting;
       if (waiting?.reason && fatalWaitingReasons.has(waiting.reason)) {
         return {
