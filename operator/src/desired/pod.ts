@@ -117,9 +117,11 @@ function monitoringEnvironment(md: ModelDeployment): Record<MonitoringEnvName, s
     [serverEnv.FEEDBACK_STORE_SIZE]: feedback?.storeSize,
     [serverEnv.FEEDBACK_MAX_AGE_MS]: feedback && ms(feedback.maxAge),
     [serverEnv.FEEDBACK_WINDOW_MS]: feedback && ms(feedback.window),
-    // The headless `<name>-pods` Service (desired/service.ts): every serving pod, this one included.
+    // The headless `<name>-pods` Service (desired/service.ts): every serving pod, this one included; over https
+    // when the pods serve TLS (their inference port then speaks nothing else).
     [serverEnv.FEEDBACK_PEERS]:
-      feedback && `http://${peersServiceName(md)}.${md.metadata.namespace}.svc.cluster.local:${peersPort}`,
+      feedback &&
+      `${servesTls(md) ? 'https' : 'http'}://${peersServiceName(md)}.${md.metadata.namespace}.svc.cluster.local:${peersPort}`,
     [serverEnv.PAYLOAD_LOG]: payloads && (payloads.sink ?? 'stdout'),
     [serverEnv.PAYLOAD_LOG_URL]: payloads?.url,
     [serverEnv.PAYLOAD_LOG_SAMPLE]: payloads?.sample,

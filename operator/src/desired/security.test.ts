@@ -11,6 +11,8 @@ import { revisionOf } from './names.js';
 import { podMetricsUrl } from './pod.js';
 import { deploymentServesTls, metricsTlsSecretAnnotation, podMetricsEndpoint } from './security.js';
 import { desiredRevisionService } from './service.js';
+import { validationJob } from './validation-job.js';
+import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 
 const publicKey =
   '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n';
@@ -286,5 +288,39 @@ describe('the router with TLS', () => {
     expect(routeTable(md(), split).backends.every((b) => b.url.startsWith('http://') && !b.serverName)).toBe(
       true,
     );
+  });
+});
+
+describe('the other pods that fetch the model or call the serving pods', () => {
+  it('the validation Job trusts the CA bundle as the serving pods do', () => {
+    const mv = {
+      apiVersion: 'modelship.dev/v1alpha1',
+      kind: 'ModelVersion',
+      metadata: { name: 'churn-spec-1', namespace: 'ml', uid: 'u' },
+      spec: {
+        deployment: 'churn',
+        model: { name: 'churn', version: '1', storageUri: 'https://models.example.com/m.onnx' },
+        source: { kind: 'Spec' },
+      },
+    } as ModelVersion;
+    const job = validationJob(md(secured), mv, 'img:1');
+    const c = job.spec!.template.spec!.containers[0]!;
+    expect(env(c)).toMatchObject({ NODE_EXTRA_CA_CERTS: '/etc/modelship/ca/ca.crt' });
+    expect(c.volumeMounts).toContainEqual({
+      name: 'ca-bundle',
+      mountPath: '/etc/modelship/ca',
+      readOnly: true,
+    });
+    expect(job.spec!.template.spec!.volumes!.map((v) => v.name)).toContain('ca-bundle');
+    // Nothing of auth or TLS: the Job serves nothing.
+    expect(Object.keys(env(c)).filter((n) => /AUTH|TLS/.test(n))).toEqual([]);
+  });
+
+  it('feedback peers are called over https when the pods serve TLS', () => {
+    const peers = (s: Partial<ModelDeploymentSpec>) =>
+      env(server(desiredDeployment(md({ ...s, monitoring: { feedback: {} } }), 'r1', 'i')))
+        .MODELSHIP_FEEDBACK_PEERS;
+    expect(peers({ tls: { secretRef: { name: 't' } } })).toBe('https://churn-pods.ml.svc.cluster.local:8080');
+    expect(peers({})).toBe('http://churn-pods.ml.svc.cluster.local:8080');
   });
 });

@@ -100,19 +100,27 @@ export function securityVolumes(md: ModelDeployment): { volumes: V1Volume[]; mou
     volumes.push({ name: 'tls', secret: { secretName: tls.secretRef.name, defaultMode: secretFileMode } });
     mounts.push({ name: 'tls', mountPath: securityPaths.tls, readOnly: true });
   }
+  const ca = caBundleVolume(md);
+  return { volumes: [...volumes, ...ca.volumes], mounts: [...mounts, ...ca.mounts] };
+}
+
+/** spec.model.caBundle's ConfigMap, mounted where NODE_EXTRA_CA_CERTS points (serving pods and validation Jobs). */
+export function caBundleVolume(md: ModelDeployment): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const ca = md.spec.model.caBundle;
-  if (ca) {
-    volumes.push({
-      name: 'ca-bundle',
-      configMap: {
-        name: ca.configMapRef.name,
-        items: [{ key: ca.configMapRef.key ?? 'ca.crt', path: caBundleFile }],
-        defaultMode: 0o444,
+  if (!ca) return { volumes: [], mounts: [] };
+  return {
+    volumes: [
+      {
+        name: 'ca-bundle',
+        configMap: {
+          name: ca.configMapRef.name,
+          items: [{ key: ca.configMapRef.key ?? 'ca.crt', path: caBundleFile }],
+          defaultMode: 0o444,
+        },
       },
-    });
-    mounts.push({ name: 'ca-bundle', mountPath: securityPaths.caBundle, readOnly: true });
-  }
-  return { volumes, mounts };
+    ],
+    mounts: [{ name: 'ca-bundle', mountPath: securityPaths.caBundle, readOnly: true }],
+  };
 }
 
 /** Annotations of the serving pod template: how Prometheus and the operator reach the metrics port. */

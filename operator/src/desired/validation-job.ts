@@ -10,6 +10,7 @@ import { group, version as apiVersionName, type ModelDeployment } from '../api/v
 import { modelVersionKind, type ModelVersion } from '../api/v1alpha1/model-version.js';
 import { commonLabels, labelKeys } from './names.js';
 import { parsePvcUri, paths } from './pod.js';
+import { caBundleVolume, nodeEnvironment } from './security.js';
 
 export const validationComponent = 'validation';
 export const modelVersionLabel = 'modelship.dev/model-version';
@@ -39,6 +40,7 @@ function storageVolumes(uris: string[]): { volumes: V1Volume[]; mounts: V1Volume
 export function validationJob(md: ModelDeployment, mv: ModelVersion, image: string): V1Job {
   const model = mv.spec.model;
   const storage = storageVolumes([model.storageUri, ...(mv.spec.holdoutUri ? [mv.spec.holdoutUri] : [])]);
+  const ca = caBundleVolume(md);
   const ours: Record<string, string | undefined> = {
     [serverEnv.MODEL_NAME]: model.name,
     [serverEnv.MODEL_VERSION]: model.version,
@@ -54,6 +56,7 @@ export function validationJob(md: ModelDeployment, mv: ModelVersion, image: stri
       .filter(([, v]) => v !== undefined)
       .map(([name, value]) => ({ name, value: value! })),
     // The serving pods' own variables (S3 credentials, CA certificates): the model must load the same way.
+    ...nodeEnvironment(md),
     ...(md.spec.runtime?.env ?? []),
   ];
   const labels = {
@@ -104,6 +107,7 @@ export function validationJob(md: ModelDeployment, mv: ModelVersion, image: stri
                 { name: 'model-cache', mountPath: paths.cache },
                 { name: 'tmp', mountPath: paths.tmp },
                 ...storage.mounts,
+                ...ca.mounts,
               ],
               securityContext: {
                 runAsNonRoot: true,
@@ -117,6 +121,7 @@ export function validationJob(md: ModelDeployment, mv: ModelVersion, image: stri
             { name: 'model-cache', emptyDir: {} },
             { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
             ...storage.volumes,
+            ...ca.volumes,
           ],
         },
       },
