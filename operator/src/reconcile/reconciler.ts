@@ -42,7 +42,7 @@ import { desiredCronJob, manualTrainingJob, type StableModel } from '../desired/
 import { combine, decideDrift, podDrift, retrainStarted, type PodDrift } from '../monitoring/drift.js';
 import { feedbackStatus, podFeedback } from '../monitoring/feedback.js';
 import { planRegistry } from '../retraining/registry.js';
-import { chooseModel, phasesAfterTick, type Choice } from '../retraining/serving.js';
+import { chooseModel, servedCard, phasesAfterTick, type Choice } from '../retraining/serving.js';
 import {
   applyRegistry,
   observeRetraining,
@@ -127,7 +127,10 @@ export class ModelDeploymentReconciler {
     // works on the spec with that model; the object's spec itself is never written.
     const retraining = observeRetraining(base, this.deps.caches);
     const choice = chooseModel(base, retraining.versions, this.now());
-    const md: ModelDeployment = { ...base, spec: { ...base.spec, model: choice.model } };
+    const md: ModelDeployment = {
+      ...base,
+      spec: { ...base.spec, model: choice.model, modelCard: servedCard(base, choice) },
+    };
     try {
       return await this.sync(key, md, cached, log, { ...retraining, choice, spec: base.spec });
     } catch (err) {

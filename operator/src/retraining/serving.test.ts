@@ -3,7 +3,7 @@ import type { ModelVersion, ModelVersionStatus } from '../api/v1alpha1/model-ver
 import type { ModelDeployment, ServedModel } from '../api/v1alpha1/schema.js';
 import type { RolloutState } from '../rollout/machine.js';
 import { md as fixture } from '../testing/fixtures.js';
-import { chooseModel, phasesAfterTick, promoteAnnotation, specModelHash } from './serving.js';
+import { chooseModel, phasesAfterTick, promoteAnnotation, servedCard, specModelHash } from './serving.js';
 
 const now = new Date('2026-12-02T04:00:00Z');
 
@@ -88,6 +88,17 @@ describe('chooseModel', () => {
     expect(c.model.version).toBe('v2');
     expect(c.model.signature).toBeUndefined();
     expect(c.model.requireDigest).toBe(true);
+  });
+
+  it("carries a run's version's own model card, else spec.modelCard", () => {
+    const m = md('Auto');
+    m.spec.modelCard = { owner: 'spec' };
+    const run = version('v2', 'Approved', '2026-12-02T01:00:00Z');
+    run.spec.modelCard = { owner: 'spec', evaluationMetrics: { accuracy: 0.99 } };
+    expect(servedCard(m, { version: run })).toEqual(run.spec.modelCard);
+    expect(servedCard(m, {})).toEqual({ owner: 'spec' });
+    const fromSpec = { ...run, spec: { ...run.spec, source: { kind: 'Spec' as const } } };
+    expect(servedCard(m, { version: fromSpec })).toEqual({ owner: 'spec' });
   });
 
   it('waits for kubectl modelship promote with mode Manual', () => {

@@ -9,6 +9,7 @@
  */
 import type { ModelVersion, ModelVersionStatus } from '../api/v1alpha1/model-version.js';
 import type { ModelDeployment, ModelSpec, ServedModel } from '../api/v1alpha1/schema.js';
+import type { ModelCardSpec } from '../api/v1alpha1/security.js';
 import type { RolloutState } from '../rollout/machine.js';
 import { applyEvent } from './registry.js';
 import { specModelHash } from './spec-hash.js';
@@ -52,6 +53,15 @@ function fromVersion(md: ModelDeployment, v: ModelVersion): ModelSpec {
     storageUri: v.spec.model.storageUri,
     ...(v.spec.model.sha256 ? { sha256: v.spec.model.sha256 } : {}),
   };
+}
+
+/**
+ * The model card the serving pods carry: a run's version's own (stored when it was registered, with the run's
+ * metrics), else spec.modelCard.
+ */
+export function servedCard(md: ModelDeployment, choice: Pick<Choice, 'version'>): ModelCardSpec | undefined {
+  const v = choice.version;
+  return v?.spec.source.kind === 'Job' ? v.spec.modelCard : md.spec.modelCard;
 }
 
 export function chooseModel(md: ModelDeployment, versions: ModelVersion[], now: Date): Choice {
