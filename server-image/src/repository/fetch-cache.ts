@@ -94,6 +94,7 @@ export async function storeDownload(req: StoreRequest): Promise<CachedFile> {
   const tmp = join(dir, `.${basename(req.finalPath)}.${randomBytes(6).toString('hex')}.partial`);
   const meter = new Meter(req.maxBytes, req.shownUri);
   let writeFailure: unknown;
+  let out: ReturnType<typeof createWriteStream> | undefined;
   try {
     try {
       await mkdir(dir, { recursive: true });
@@ -101,7 +102,7 @@ export async function storeDownload(req: StoreRequest): Promise<CachedFile> {
       writeFailure = err;
       throw err;
     }
-    const out = createWriteStream(tmp, { flags: 'wx', flush: true });
+    out = createWriteStream(tmp, { flags: 'wx', flush: true });
     out.once('error', (err) => (writeFailure ??= err));
     await pipeline(req.body, meter, out, { signal: req.signal });
 
@@ -125,10 +126,17 @@ export async function storeDownload(req: StoreRequest): Promise<CachedFile> {
     }
     return { sha256, bytes: meter.bytes };
   } catch (err) {
+    // What failed is decided now: the file stream, destroyed by the pipeline with the body's error, reports that
+    // error too once it closes, which is not a write failure.
+    const failedWriting = writeFailure;
+    // The file's open may still be in flight: wait for the stream to close, or the unlink could run before the file
+    // exists and leave it behind.
+    const stream = out;
+    if (stream && !stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
     await unlink(tmp).catch(() => undefined);
     if (req.signal.aborted) throw req.signal.reason;
     if (isModelFetchError(err)) throw err;
-    if (writeFailure !== undefined) throw storageError(writeFailure, dir, req.shownUri);
+    if (failedWriting !== undefined) throw storageError(failedWriting, dir, req.shownUri);
     throw req.sourceError(err);
   }
 }
