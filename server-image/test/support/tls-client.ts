@@ -15,7 +15,16 @@ export interface HttpsResult {
 
 export function https(
   url: string,
-  opts: { ca?: string; agent?: Agent; method?: string; body?: string; headers?: Record<string, string> } = {},
+  opts: {
+    ca?: string;
+    agent?: Agent;
+    method?: string;
+    body?: string;
+    headers?: Record<string, string>;
+    /** The name to verify (and send as SNI) when the URL has an IP address: a Service's ClusterIP. */
+    servername?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -25,6 +34,8 @@ export function https(
         headers: { ...(opts.body ? { 'content-type': 'application/json' } : {}), ...opts.headers },
         // Without an agent of the test's, a fresh connection each time (no pool shared between tests).
         ...(opts.agent ? { agent: opts.agent } : { agent: false, ca: opts.ca }),
+        ...(opts.servername ? { servername: opts.servername } : {}),
+        ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
       },
       (res) => {
         const serial = normalSerial((res.socket as TLSSocket).getPeerCertificate().serialNumber);
@@ -43,6 +54,7 @@ export function https(
         res.on('error', reject);
       },
     );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(opts.body);
   });
