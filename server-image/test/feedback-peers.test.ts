@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerUrls } from '../src/monitoring/feedback-peers.js';
 import { postJson } from './support/client.js';
-import { createTestCa, tlsSecretDir, writeSecretVolume, type TestCa } from './support/pki.js';
+import { createTestCa, tlsSecretDir, type TestCa } from './support/pki.js';
+import { writeSecret } from '../src/testing/kubelet-secret.js';
 import { https } from './support/tls-client.js';
 import { scrape } from './support/scrape.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -106,7 +107,7 @@ describe('feedback forwarded with authentication and TLS on', () => {
     ca = await createTestCa();
     tlsDir = await tlsSecretDir(await ca.issue(['localhost']), ca.ca);
     keys = await mkdtemp(join(tmpdir(), 'modelship-peer-keys-'));
-    await writeSecretVolume(keys, { team: 'team-key' });
+    await writeSecret(keys, { team: 'team-key' });
     const common = { modelName: 'iris', tlsDir, authApiKeysDir: keys };
     b = await startTestServer(irisModel(), common);
     a = await startTestServer(irisModel(), {

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { irisModel } from '../../test/fixtures/onnx/models.js';
 import type { RouteTable } from '../src/router/routes.js';
-import { createTestCa, tlsSecretDir, writeSecretVolume, type KeyPair, type TestCa } from './support/pki.js';
+import { createTestCa, tlsSecretDir, type KeyPair, type TestCa } from './support/pki.js';
+import { writeSecret } from '../src/testing/kubelet-secret.js';
 import { startTestRouter, type TestRouter } from './support/router.js';
 import { http } from './support/client.js';
 import { scrape } from './support/scrape.js';
@@ -111,7 +112,7 @@ describe('the router over TLS', () => {
     );
     const base = `https://127.0.0.1:${router.router.port}`;
     const renewed = await ca.issue(['localhost', '127.0.0.1']);
-    await writeSecretVolume(dir, { 'tls.crt': renewed.cert, 'tls.key': renewed.key });
+    await writeSecret(dir, { 'tls.crt': renewed.cert, 'tls.key': renewed.key });
     await waitUntil(
       "the router's renewed certificate is served",
       async () => (await https(`${base}/healthz/live`, { ca: ca.ca })).serial === serialOf(renewed.cert),
@@ -170,7 +171,7 @@ describe('the router over TLS', () => {
     // The CA file as the kubelet mounts it, first holding a CA that did not sign the backend's certificate.
     const caDir = await mkdtemp(join(tmpdir(), 'modelship-backend-ca-'));
     dirs.push(caDir);
-    await writeSecretVolume(caDir, { 'ca.crt': foreignCa.ca });
+    await writeSecret(caDir, { 'ca.crt': foreignCa.ca });
     router = await startTestRouter(
       {
         backends: [{ revision: 'r1', url: httpsUrl(backend), weight: 100, serverName: SERVICE }],
@@ -185,10 +186,10 @@ describe('the router over TLS', () => {
         body: INFER,
       });
     expect((await post()).status).toBe(502);
-    await writeSecretVolume(caDir, { 'ca.crt': ca.ca });
+    await writeSecret(caDir, { 'ca.crt': ca.ca });
     await waitUntil('the backend verifies under the new CA', async () => (await post()).status === 200);
     // A bundle without a certificate is refused; the last good one stays.
-    await writeSecretVolume(caDir, { 'ca.crt': 'nothing here' });
+    await writeSecret(caDir, { 'ca.crt': 'nothing here' });
     await waitUntil('the empty bundle is refused', async () =>
       router!.logs.some((l) => l.message === 'CA bundle change refused; the previous bundle stays'),
     );
@@ -204,7 +205,7 @@ describe('the router over TLS', () => {
   it('refuses to start with a CA file that holds no certificate, or a TLS directory without a pair', async () => {
     const caDir = await mkdtemp(join(tmpdir(), 'modelship-backend-ca-'));
     dirs.push(caDir);
-    await writeSecretVolume(caDir, { 'ca.crt': 'nothing here' });
+    await writeSecret(caDir, { 'ca.crt': 'nothing here' });
     const table: RouteTable = {
       backends: [{ revision: 'r1', url: httpsUrl(backend), weight: 100 }],
       matches: [],

@@ -19,7 +19,8 @@ import { startServer } from '../src/main.js';
 import { FakeClock } from '../src/testing/fake-clock.js';
 import { spawnServer, type ServerProcess } from './support/child.js';
 import { http } from './support/client.js';
-import { createTestCa, tlsSecretDir, writeSecretVolume, type KeyPair, type TestCa } from './support/pki.js';
+import { createTestCa, tlsSecretDir, type KeyPair, type TestCa } from './support/pki.js';
+import { writeSecret } from '../src/testing/kubelet-secret.js';
 import { captureLogger, startTestServer, testConfig, waitUntil, type TestServer } from './support/server.js';
 import { https, httpsFailure, serialOf } from './support/tls-client.js';
 
@@ -120,7 +121,7 @@ describe('the inference port over TLS', () => {
     );
 
     const renewed = await ca.issue(['localhost', '127.0.0.1'], { days: 3 });
-    await writeSecretVolume(dir, { 'tls.crt': renewed.cert, 'tls.key': renewed.key, 'ca.crt': ca.ca });
+    await writeSecret(dir, { 'tls.crt': renewed.cert, 'tls.key': renewed.key, 'ca.crt': ca.ca });
     await waitUntil(
       'new connections get the renewed certificate',
       async () => (await https(`${s.https}/v2/health/live`, { ca: ca.ca })).serial === serialOf(renewed.cert),
@@ -154,10 +155,10 @@ describe('the inference port over TLS', () => {
       );
 
     // The new certificate with the old key: they do not belong together.
-    await writeSecretVolume(dir, { 'tls.crt': renewed.cert, 'tls.key': first.key });
+    await writeSecret(dir, { 'tls.crt': renewed.cert, 'tls.key': first.key });
     await waitUntil('the mismatched pair is refused', async () => (await reloads('error')) === 1);
     // Not a key at all.
-    await writeSecretVolume(dir, { 'tls.crt': renewed.cert, 'tls.key': 'not a key' });
+    await writeSecret(dir, { 'tls.crt': renewed.cert, 'tls.key': 'not a key' });
     await waitUntil('the garbage key is refused', async () => (await reloads('error')) === 2);
     expect((await https(`${s.https}/v2/health/live`, { ca: ca.ca })).serial).toBe(serialOf(first.cert));
     expect(await metric(s, 'modelship_tls_certificate_expiry_timestamp_seconds')).toBe(
@@ -177,7 +178,7 @@ describe('the inference port over TLS', () => {
     });
 
     // A good pair after the broken ones is taken.
-    await writeSecretVolume(dir, { 'tls.crt': renewed.cert, 'tls.key': renewed.key });
+    await writeSecret(dir, { 'tls.crt': renewed.cert, 'tls.key': renewed.key });
     await waitUntil(
       'the good pair is served',
       async () => (await https(`${s.https}/v2/health/live`, { ca: ca.ca })).serial === serialOf(renewed.cert),
@@ -191,7 +192,7 @@ describe('the inference port over TLS', () => {
     const clock = new FakeClock();
     const s = await serveTls(dir, { clock, deps: { tlsWatch: { watch: false, intervalMs: 60_000 } } });
     const renewed = await ca.issue(['localhost', '127.0.0.1']);
-    await writeSecretVolume(dir, { 'tls.crt': renewed.cert, 'tls.key': renewed.key });
+    await writeSecret(dir, { 'tls.crt': renewed.cert, 'tls.key': renewed.key });
     // Nothing has looked yet: no watch, and the clock has not moved.
     expect((await https(`${s.https}/v2/health/live`, { ca: ca.ca })).serial).toBe(serialOf(first.cert));
     await clock.advance(60_000);

@@ -6,10 +6,11 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeSecret } from '../../src/testing/kubelet-secret.js';
 
 const run = promisify(execFile);
 
@@ -134,35 +135,10 @@ export async function createTestCa(commonName = 'Modelship test CA'): Promise<Te
   };
 }
 
-/**
- * Writes `files` into `dir` as the kubelet's AtomicWriter does for a Secret volume: the data in a new hidden
- * `..<timestamp>` directory, a `..data` symlink to it swapped in by rename (atomic), each name a symlink through
- * `..data`, and the previous data directory removed. A reader never sees half of an update.
- */
-export async function writeSecretVolume(dir: string, files: Record<string, string>): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const version = `..${new Date().toISOString().replace(/[:.]/g, '_')}.${randomBytes(4).toString('hex')}`;
-  await mkdir(join(dir, version));
-  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, version, name), content);
-  let previous: string | undefined;
-  try {
-    previous = await readlink(join(dir, '..data'));
-  } catch {
-    previous = undefined;
-  }
-  await symlink(version, join(dir, '..data_tmp'));
-  await rename(join(dir, '..data_tmp'), join(dir, '..data'));
-  for (const name of Object.keys(files))
-    await symlink(join('..data', name), join(dir, name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-  if (previous) await rm(join(dir, previous), { recursive: true, force: true });
-}
-
 /** A fresh temp dir holding `pair` as a kubernetes.io/tls Secret volume (tls.crt, tls.key, ca.crt). */
 export async function tlsSecretDir(pair: KeyPair, ca?: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'modelship-tls-'));
-  await writeSecretVolume(dir, {
+  await writeSecret(dir, {
     'tls.crt': pair.cert,
     'tls.key': pair.key,
     ...(ca ? { 'ca.crt': ca } : {}),
