@@ -21,11 +21,12 @@ let ca: PrivateCa;
 let https: TestHttpsServer;
 beforeAll(async () => {
   dir = await makeTempDir('fetch-https');
-  ca = await makePrivateCa(dir.path);
+  ca = await makePrivateCa();
   https = await serveOverHttps(ca, MODEL);
 });
 afterAll(async () => {
   await https?.close();
+  await ca?.remove();
   await dir?.remove();
 });
 

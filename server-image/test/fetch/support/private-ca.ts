@@ -1,15 +1,10 @@
 /**
- * A private certificate authority made for one test run with the openssl CLI, and an HTTPS server on loopback
+ * A private certificate authority made for one test run (support/pki.ts), and an HTTPS server on loopback
  * whose certificate it signed (for 127.0.0.1): what a model store inside a company network looks like.
  */
-import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { createTestCa } from '../../support/pki.js';
 
 export interface PrivateCa {
   /** The CA certificate (PEM): what a client must trust. */
@@ -17,42 +12,19 @@ export interface PrivateCa {
   /** A key and certificate for 127.0.0.1 signed by the CA. */
   serverKey: Buffer;
   serverCert: Buffer;
+  /** Removes the CA's files. */
+  remove(): Promise<void>;
 }
 
-async function openssl(dir: string, args: string[]): Promise<void> {
-  try {
-    await run('openssl', args, { cwd: dir });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT')
-      throw new Error('the openssl command is needed to make a test CA (apt-get install openssl)');
-    throw new Error(`openssl ${args[0]} failed: ${e.stderr ?? e.message}`);
-  }
-}
-
-/** Makes the CA and the server certificate in `dir` (valid for a day). */
-export async function makePrivateCa(dir: string): Promise<PrivateCa> {
-  await openssl(dir, [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-    '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=Modelship test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ]); // prettier-ignore
-  await openssl(dir, [
-    'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1',
-  ]); // prettier-ignore
-  await writeFile(
-    join(dir, 'server.ext'),
-    'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n',
-  );
-  await openssl(dir, [
-    'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1',
-    '-extfile', 'server.ext', '-out', 'server.pem',
-  ]); // prettier-ignore
+/** A CA (support/pki.ts) and a server certificate for 127.0.0.1 it signed. */
+export async function makePrivateCa(): Promise<PrivateCa> {
+  const ca = await createTestCa();
+  const pair = await ca.issue(['127.0.0.1']);
   return {
-    caPath: join(dir, 'ca.pem'),
-    serverKey: await readFile(join(dir, 'server.key')),
-    serverCert: await readFile(join(dir, 'server.pem')),
+    caPath: ca.caFile,
+    serverKey: Buffer.from(pair.key),
+    serverCert: Buffer.from(pair.cert),
+    remove: () => ca.remove(),
   };
 }
 
