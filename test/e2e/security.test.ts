@@ -162,11 +162,9 @@ describe('a ModelDeployment with API keys, TLS and a model card', () => {
   });
 
   it('takes a key added to the Secret without restarting a pod, and attributes calls to it', async () => {
-    await core.patchNamespacedSecret({
-      namespace: m.ns,
-      name: 'iris-keys',
-      body: { stringData: { 'nightly-report': 'key-two' } },
-    });
+    const keys = await core.readNamespacedSecret({ namespace: m.ns, name: 'iris-keys' });
+    keys.data = { ...keys.data, 'nightly-report': Buffer.from('key-two').toString('base64') };
+    await core.replaceNamespacedSecret({ namespace: m.ns, name: 'iris-keys', body: keys });
     // The kubelet refreshes a mounted Secret within its sync period (about a minute).
     await eventually(async () => (await call({ 'x-api-key': 'key-two' })).status === 200, 240_000, 1000);
     expect((await call({ 'x-api-key': 'key-one' })).status).toBe(200);
@@ -176,6 +174,12 @@ describe('a ModelDeployment with API keys, TLS and a model card', () => {
     });
     for (const p of pods.items)
       for (const c of p.status?.containerStatuses ?? []) expect(c.restartCount).toBe(0);
+    // The access log names the caller by its key's name, never the key.
+    const logs = await Promise.all(
+      pods.items.map((p) => core.readNamespacedPodLog({ namespace: m.ns, name: p.metadata!.name! })),
+    );
+    expect(logs.join('\n')).toMatch(/"caller":"nightly-report"/);
+    expect(logs.join('\n')).not.toMatch(/key-two/);
   });
 });
 
