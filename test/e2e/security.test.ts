@@ -98,7 +98,8 @@ describe('a ModelDeployment with API keys, TLS and a model card', () => {
           headers: { authorization: 'Bearer key-one' },
           timeoutMs: 5000,
         });
-        return r.status === 200;
+        // Answered by the router (it names the revision), not by a pod the Service selected a moment before.
+        return r.status === 200 && r.headers['x-modelship-revision'] !== undefined;
       },
       120_000,
       500,
