@@ -39,6 +39,8 @@ export interface ControllerOptions {
   logger: Logger;
   metrics: OperatorMetrics;
   serverImage: string;
+  /** Where the operator runs (its pods may scrape the serving pods: the NetworkPolicies admit them). */
+  operatorNamespace?: string;
   concurrency: number;
   /** New rollouts in progress at once across all ModelDeployments. */
   maxConcurrentRollouts: number;
@@ -143,6 +145,7 @@ export class Controller {
       slots: new RolloutSlots(o.maxConcurrentRollouts),
       requireModelDigest: o.requireModelDigest,
       defaultImage: o.serverImage,
+      operatorNamespace: o.operatorNamespace,
       metrics: o.metrics.modelDeployments,
       now: o.now,
     });

@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     logger,
     metrics,
     serverImage: config.serverImage,
+    // The Lease's namespace is the operator's own (POD_NAMESPACE in the chart).
+    operatorNamespace: config.leaderElectionNamespace,
     concurrency: config.concurrency,
     maxConcurrentRollouts: config.maxConcurrentRollouts,
     requireModelDigest: config.requireModelDigest,

@@ -29,6 +29,7 @@ export const kinds = {
   virtualService: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', plural: 'virtualservices' },
   cronJob: { apiVersion: 'batch/v1', kind: 'CronJob', plural: 'cronjobs' },
   job: { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
+  networkPolicy: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
   pod: { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
   secret: { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' },
   event: { apiVersion: 'v1', kind: 'Event', plural: 'events' },
@@ -48,6 +49,7 @@ export const ownedKinds = {
   roles: kinds.role,
   roleBindings: kinds.roleBinding,
   cronJobs: kinds.cronJob,
+  networkPolicies: kinds.networkPolicy,
 } as const satisfies Record<string, ResourceKind>;
 
 /**

@@ -247,6 +247,7 @@ describe('kubectl explain', () => {
     ['modeldeployment.spec.runtime.autoscaling', /HorizontalPodAutoscaler/],
     ['modeldeployment.spec.runtime.affinity.nodeAffinity', /node affinity scheduling rules/i],
     ['modeldeployment.status.conditions', /Ready.*Progressing.*Degraded/s],
+    ['modeldeployment.spec.networkPolicy.from', /Who may call inference.*Default: every pod of/s],
   ])('%s has a description', async (path, text) => {
     const out = (await kubectlOk(['explain', path])).replace(/\s+/g, ' ');
     expect(out).toMatch(text);
@@ -483,6 +484,16 @@ describe('validation at the API server', () => {
       'a model card metric that is not a number',
       `${valid}\n  modelCard: {evaluationMetrics: {accuracy: high}}`,
       /spec\.modelCard\.evaluationMetrics\.accuracy: .*must be of type number/,
+    ],
+    [
+      'a network peer without a selector',
+      `${valid}\n  networkPolicy: {from: [{}]}`,
+      /spec\.networkPolicy\.from\[0\]: .*needs a namespaceSelector, a podSelector or both/,
+    ],
+    [
+      'a label requirement In without values',
+      `${valid}\n  networkPolicy: {metricsFrom: [{namespaceSelector: {matchExpressions: [{key: team, operator: In}]}}]}`,
+      /spec\.networkPolicy\.metricsFrom\[0\]\.namespaceSelector\.matchExpressions\[0\]: .*values are required for In and NotIn/,
     ],
     [
       'a serviceAccountName that is not a name',

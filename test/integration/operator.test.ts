@@ -33,6 +33,7 @@ const apps = kc.makeApiClient(k8s.AppsV1Api);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const policy = kc.makeApiClient(k8s.PolicyV1Api);
 const autoscaling = kc.makeApiClient(k8s.AutoscalingV2Api);
+const networking = kc.makeApiClient(k8s.NetworkingV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 
 beforeAll(async () => {
@@ -229,6 +230,19 @@ describe('creating a ModelDeployment', () => {
     expect(pdb.spec?.selector?.matchLabels).toEqual(main.spec?.selector);
   });
 
+  it('isolates the serving pods with a NetworkPolicy the API server accepts (spec.networkPolicy is on by default)', async () => {
+    const np = await eventually(
+      () => networking.readNamespacedNetworkPolicy({ namespace: ns, name: 'web' }),
+      10_000,
+    );
+    expect(np.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ModelDeployment', name: 'web' });
+    expect(np.spec?.podSelector?.matchLabels).toEqual({
+      'modelship.dev/deployment': 'web',
+      'app.kubernetes.io/component': 'model-server',
+    });
+    expect(np.spec?.ingress?.map((r) => r.ports?.map((p) => p.port))).toEqual([[8080], [9090]]);
+  });
+
   it('records an Event for the new revision', async () => {
     const events = await eventually(async () => {
       const all = await eventsOf(ns, 'web');
@@ -266,6 +280,28 @@ describe('status of a new ModelDeployment', () => {
     expect(ready.status?.stable).toEqual({ revision: rev, version: '1.0.0', weight: 100, readyReplicas: 2 });
     const row = (await kubectlOk(['get', 'md', 'web', '-n', ns, '--no-headers'])).trim().split(/\s+/);
     expect(row.slice(0, 5)).toEqual(['web', 'churn', '1.0.0', 'Ready', 'True']);
+  });
+
+  it('removes the NetworkPolicy when spec.networkPolicy.enabled is false, and puts it back when it is not', async () => {
+    const ns = await createNamespace('netpol');
+    const read = () =>
+      networking.readNamespacedNetworkPolicy({ namespace: ns, name: 'web' }).then(
+        (p) => p,
+        () => undefined,
+      );
+    await apply(ns, 'web', { model: model('1.0.0') });
+    await onlyRevision(ns, 'web');
+    await eventually(read, 10_000);
+    await apply(ns, 'web', { model: model('1.0.0'), networkPolicy: { enabled: false } });
+    await eventually(async () => (await read()) === undefined, 10_000);
+    await apply(ns, 'web', {
+      model: model('1.0.0'),
+      networkPolicy: { from: [{ namespaceSelector: { matchLabels: { team: 'risk' } } }] },
+    });
+    const np = await eventually(read, 10_000);
+    expect(np.spec?.ingress?.[0]?._from?.at(-1)).toEqual({
+      namespaceSelector: { matchLabels: { team: 'risk' } },
+    });
   });
 
   it('scales without a new revision, and drops the PodDisruptionBudget at one replica', async () => {

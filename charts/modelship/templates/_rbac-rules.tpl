@@ -105,6 +105,16 @@
     - patch
     - delete
 - apiGroups:
+    - networking.k8s.io
+  resources:
+    - networkpolicies
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
     - gateway.networking.k8s.io
   resources:
     - httproutes

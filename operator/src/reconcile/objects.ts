@@ -11,6 +11,7 @@ import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { desiredDeployment, desiredReplicas } from '../desired/deployment.js';
 import { desiredHpa } from '../desired/hpa.js';
 import { revisionObjectName } from '../desired/names.js';
+import { desiredNetworkPolicies } from '../desired/network-policy.js';
 import { desiredPdb } from '../desired/pdb.js';
 import { desiredMainService, desiredPeersService, desiredRevisionService } from '../desired/service.js';
 import type { Role, RevisionRef, TickResult } from '../rollout/machine.js';
@@ -57,6 +58,8 @@ export interface ObjectsInput {
   cronJob?: V1CronJob;
   /** The revisions whose pods serve TLS (the router reaches them over https). */
   tlsRevisions?: ReadonlySet<string>;
+  /** The operator's namespace: its pods may read the serving pods' metrics (desired/network-policy.ts). */
+  operatorNamespace: string;
 }
 
 export interface Scale {
@@ -124,7 +127,13 @@ export function desiredSet(i: ObjectsInput): DesiredSet {
   if (i.provider === 'Router' && i.routerAvailable) main.spec!.selector = routerSelector(md);
   // The retraining CronJob takes no traffic: last.
   const retraining: Operation[] = i.cronJob ? [{ apply: i.cronJob }] : [];
+  // Isolation first: a pod is never reachable by more callers than the spec admits, not even while it starts.
+  const isolation: Operation[] = desiredNetworkPolicies(md, {
+    router: i.provider === 'Router',
+    operatorNamespace: i.operatorNamespace,
+  }).map((o) => ({ apply: o }));
   const operations = [
+    ...isolation,
     ...before,
     ...traffic,
     { apply: main },

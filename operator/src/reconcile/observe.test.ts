@@ -68,6 +68,7 @@ describe('observe', () => {
       roles: cache([]),
       roleBindings: cache([]),
       cronJobs: cache([]),
+      networkPolicies: cache([]),
       jobs: cache([]),
       modelVersions: cache([]),
       optional: () => undefined,

@@ -17,6 +17,7 @@ import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import type { ModelDeployment } from '../api/v1alpha1/schema.js';
 import { labelKeys } from '../desired/names.js';
 import { metricsTlsSecretAnnotation } from '../desired/security.js';
+import type { NetworkPolicy } from '../desired/network-policy.js';
 import { liveRevisionOf } from '../desired/service.js';
 import type { OptionalKindName, OwnedKindName } from '../resources.js';
 
@@ -54,6 +55,7 @@ export interface Caches {
   roles: Cache<V1Role>;
   roleBindings: Cache<V1RoleBinding>;
   cronJobs: Cache<V1CronJob>;
+  networkPolicies: Cache<NetworkPolicy>;
   jobs: Cache<V1Job>;
   modelVersions: Cache<ModelVersion>;
   pods: Cache<V1Pod>;
@@ -101,6 +103,7 @@ export function ownedObjects(
     roles: ownedBy(md, caches.roles.list(ns)),
     roleBindings: ownedBy(md, caches.roleBindings.list(ns)),
     cronJobs: ownedBy(md, caches.cronJobs.list(ns)),
+    networkPolicies: ownedBy(md, caches.networkPolicies.list(ns)),
     httpRoutes: of('httpRoutes'),
     virtualServices: of('virtualServices'),
   };

@@ -37,6 +37,8 @@ describe('ModelDeploymentReconciler', () => {
     expect(others).toEqual([]);
     const revision = deployment!.metadata!.labels!['modelship.dev/revision']!;
     expect(world.takeRequests()).toEqual([
+      // Isolation before the pods exist (spec.networkPolicy is on by default).
+      { verb: 'apply', kind: 'NetworkPolicy', namespace, name: 'iris' },
       { verb: 'apply', kind: 'Deployment', namespace, name: `iris-${revision}` },
       { verb: 'apply', kind: 'Service', namespace, name: `iris-${revision}` },
       { verb: 'apply', kind: 'Service', namespace, name: 'iris' },
@@ -52,6 +54,16 @@ describe('ModelDeploymentReconciler', () => {
       stable: { revision, version: '1', readyReplicas: 0 },
     });
     expect(world.api.events.map((e) => e.reason)).toEqual(['RevisionCreated']);
+  });
+
+  it('removes its NetworkPolicy when spec.networkPolicy.enabled turns false, without a rollout', async () => {
+    const { world, revision } = await settled();
+    world.applyModelDeployment('iris', { ...v1, networkPolicy: { enabled: false } });
+    await world.reconcile('iris');
+    expect(world.takeRequests().filter((r) => r.verb !== 'patch-status')).toEqual([
+      { verb: 'delete', kind: 'NetworkPolicy', namespace, name: 'iris' },
+    ]);
+    expect(world.deployments('iris').map((d) => d.metadata!.name)).toEqual([`iris-${revision}`]);
   });
 
   it('makes no request at all when it reconciles a settled world again', async () => {

@@ -37,6 +37,7 @@ import type { ResourceKind } from '../kube/resource.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ModelDeploymentMetrics } from '../telemetry/model-deployments.js';
 import { routerName } from '../traffic/router.js';
+import { defaultOperatorNamespace } from '../rbac.js';
 import type { ModelVersion } from '../api/v1alpha1/model-version.js';
 import { desiredCronJob, manualTrainingJob, type StableModel } from '../desired/cronjob.js';
 import { combine, decideDrift, podDrift, retrainStarted, type PodDrift } from '../monitoring/drift.js';
@@ -74,6 +75,8 @@ export interface ReconcilerDeps {
   slots: RolloutSlots;
   /** The bundled serving image, used when spec.runtime.image is not set (and always for the router). */
   defaultImage: string;
+  /** The operator's own namespace (its pods read the serving pods' metrics). @default modelship-system */
+  operatorNamespace?: string;
   /** Per-ModelDeployment series for alerts and dashboards; none in tests that do not look at them. */
   metrics?: ModelDeploymentMetrics;
   now?: () => Date;
@@ -348,6 +351,7 @@ export class ModelDeploymentReconciler {
         md,
         stableModel(result.state.stable?.version, choice, versions, o.retraining.spec),
       ),
+      operatorNamespace: this.deps.operatorNamespace ?? defaultOperatorNamespace,
     });
     const actions: Actions = { targetCreated: false, removed: [] };
     const targetDeployment = revisionObjectName(md, target.revision);

@@ -127,6 +127,7 @@ export class MemoryWorld {
       roles: liveCache(this.api, ownedKinds.roles),
       roleBindings: liveCache(this.api, ownedKinds.roleBindings),
       cronJobs: liveCache(this.api, ownedKinds.cronJobs),
+      networkPolicies: liveCache(this.api, ownedKinds.networkPolicies),
       jobs: liveCache(this.api, retrainingKinds.jobs),
       modelVersions: liveCache(this.api, retrainingKinds.modelVersions),
       pods: liveCache(this.api, kinds.pod),

@@ -84,7 +84,7 @@ export function restrictedViolations(spec: V1PodSpec, annotations: Record<string
   // --- restricted: pod level --------------------------------------------------------------------
   for (const v of spec.volumes ?? []) {
     const types = Object.keys(v).filter(
-      (k) => k !== 'name' && (v as Record<string, unknown>)[k] !== undefined,
+      (k) => k !== 'name' && (v as unknown as Record<string, unknown>)[k] !== undefined,
     );
     for (const t of types) if (!allowedVolumeTypes.has(t)) out.push(`volume ${v.name} is of type ${t}`);
   }

@@ -46,7 +46,9 @@ describe('the ModelDeployment schema', () => {
           !/^spec\.retraining\.template\.(env|envFrom|resources|volumes|volumeMounts|tolerations)[.[{]/.test(
             p,
           ),
-      );
+      )
+      // Label selectors, as Kubernetes defines them (network-policy.ts).
+      .filter((p) => !/^spec\.networkPolicy\.\w+\[\]\.(namespaceSelector|podSelector)\./.test(p));
     expect(fields).toEqual([
       'spec.model',
       'spec.model.name',
@@ -212,6 +214,14 @@ describe('the ModelDeployment schema', () => {
       'spec.modelCard.evaluationMetrics',
       'spec.modelCard.license',
       'spec.modelCard.contact',
+      'spec.networkPolicy',
+      'spec.networkPolicy.enabled',
+      'spec.networkPolicy.from',
+      'spec.networkPolicy.from[].namespaceSelector',
+      'spec.networkPolicy.from[].podSelector',
+      'spec.networkPolicy.metricsFrom',
+      'spec.networkPolicy.metricsFrom[].namespaceSelector',
+      'spec.networkPolicy.metricsFrom[].podSelector',
     ]);
   });
 });

@@ -20,6 +20,7 @@ import type {
   V1Toleration,
 } from '@kubernetes/client-node';
 import * as serverEnv from '../../../../server-image/src/env.js';
+import { NetworkPolicySpec } from './network-policy.js';
 import { RetrainingSpec } from './retraining.js';
 import { DriftStatus, FeedbackStatus, LoggingSpec, MonitoringSpec, ShadowSpec } from './monitoring.js';
 import { cel, duration, labelValuePattern, upstream, type CelRule } from './schema-kit.js';
@@ -731,6 +732,7 @@ export const ModelDeploymentSpec = Type.Object(
     auth: Type.Optional(AuthSpec),
     tls: Type.Optional(TlsSpec),
     modelCard: Type.Optional(ModelCardSpec),
+    networkPolicy: Type.Optional(NetworkPolicySpec),
   },
   {
     description: 'What to serve and how.',
