@@ -11,6 +11,7 @@ import { cleanHost } from './node/teardown.js';
 import { ensureImages, type ImageId } from './images/index.js';
 import { resolveNodePorts, type NodePorts } from './node/layout.js';
 import { checkHost, ensurePackages } from './node/prereqs.js';
+import { ensureKubeRouter } from './node/policy-engine.js';
 import {
   CLUSTER_MARKER,
   clusterProcs,
@@ -72,6 +73,8 @@ export async function launchCluster(o: LaunchOptions = {}): Promise<ClusterState
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'modelship-cluster-'));
   mkdirSync(dir, { recursive: true });
   if (mode === 'node') {
+    // Built here, in the caller's terminal, like the images: the supervisor only starts what is there.
+    await ensureKubeRouter();
     const built = await ensureImages(nodeImages, { log });
     const coredns = built.find((b) => b.ref.includes('coredns'))!.ref;
     const fileserver = built.find((b) => b.ref.includes('fileserver'))!.ref;

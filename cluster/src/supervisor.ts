@@ -97,6 +97,7 @@ async function shutdown(reason: string, exitCode: number): Promise<void> {
       if (report.leftoverMounts.length) log(`mounts left behind: ${report.leftoverMounts.join(', ')}`);
       if (report.unrestoredSysctls.length)
         log(`sysctls not restored: ${report.unrestoredSysctls.join(', ')}`);
+      if (report.leftoverIpsets.length) log(`ipsets left behind: ${report.leftoverIpsets.join(', ')}`);
       for (const p of report.killedShimTrees)
         note(
           `had to kill ${describeProc(p)}: a containerd shim or container left after the pods were stopped`,

@@ -1,6 +1,7 @@
 /**
  * Brings up the node part of a local cluster on top of a running control plane: containerd with the locally
- * built images, kube-scheduler, kubelet and kube-proxy, the bridge network with its safety rules, and CoreDNS.
+ * built images, kube-scheduler, kubelet and kube-proxy, the bridge network with its safety rules, kube-router's
+ * NetworkPolicy firewall, and CoreDNS.
  * Components are returned for the supervisor to own; host changes are undone by teardown.ts.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,8 @@ import {
   setSysctl,
 } from './host.js';
 import { importArchive } from './images.js';
-import { nodeLayout, type NodePorts } from './layout.js';
+import { kubeRouterArgs, kubeRouterPath, kubeRouterReady } from './policy-engine.js';
+import { nodeLayout, nodeNetwork, type NodePorts } from './layout.js';
 import { deployModelStore } from './model-store.js';
 
 export interface NodeImage {
@@ -162,7 +164,20 @@ export async function startNode(o: NodeOptions, components: Component[]): Promis
     },
   );
 
-  // 6. CoreDNS
+  // 6. kube-router's firewall: NetworkPolicies enforced on the bridge (node/policy-engine.ts).
+  const policies = startComponent(
+    'kube-router',
+    kubeRouterPath(),
+    kubeRouterArgs({ kubeconfig: o.kubeconfig, node, serviceCidr: nodeNetwork.serviceCidr }),
+    join(logs, 'kube-router.log'),
+  );
+  components.push(policies);
+  await waitFor('kube-router to install its firewall chains', kubeRouterReady, {
+    timeoutMs,
+    component: policies,
+  });
+
+  // 7. CoreDNS
   const manifests = corednsManifests(o.corednsImage)
     .map((m) => yaml.dump(m))
     .join('---\n');
@@ -192,7 +207,7 @@ export async function startNode(o: NodeOptions, components: Component[]): Promis
     throw new Error(`CoreDNS did not become ready: ${ready.stderr}\n${pods.stdout.slice(-3000)}`);
   }
 
-  // 7. The local model store (sample models on a PVC and over HTTP), for examples/ and the demo.
+  // 8. The local model store (sample models on a PVC and over HTTP), for examples/ and the demo.
   await deployModelStore(o.dir, o.kubeconfig, o.fileserverImage);
 }
 

@@ -24,6 +24,8 @@ export const requiredPackages: Record<string, string> = {
   debootstrap: 'debootstrap',
   '/bin/busybox': 'busybox-static',
   gcc: 'gcc',
+  // kube-router, the NetworkPolicy engine, keeps the policies' peers in ipsets.
+  ipset: 'ipset',
 };
 
 export class PrerequisiteError extends Error {

@@ -1,5 +1,5 @@
 /**
- * A picture of what a node changes on the host (links, routes, iptables rules and chains, mounts, network
+ * A picture of what a node changes on the host (links, routes, iptables rules and chains, ipsets, mounts, network
  * namespaces, sysctls, processes), to prove that teardown put everything back. Used by the end-to-end tier.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -16,6 +16,7 @@ import {
 } from '../proc-table.js';
 import { createdPaths, pidsWithCmdline, touchedSysctls } from './host.js';
 import { podProcs, shimTrees } from './teardown.js';
+import { ipsetNames } from './policy-engine.js';
 
 export interface HostSnapshot {
   /** Folders components create outside the state folder that exist. */
@@ -25,6 +26,8 @@ export interface HostSnapshot {
   iptables: string[];
   mounts: string[];
   netns: string[];
+  /** ipset names (kube-router's, while the node runs). */
+  ipsets: string[];
   sysctls: Record<string, string>;
 }
 
@@ -60,15 +63,16 @@ export async function snapshotHost(): Promise<HostSnapshot> {
     if (existsSync(path)) sysctls[name] = readFileSync(path, 'utf8').trim();
   }
   const paths = createdPaths.filter((p) => existsSync(p));
-  return { paths, links, routes, iptables, mounts, netns, sysctls };
+  return { paths, links, routes, iptables, mounts, netns, ipsets: await ipsetNames(), sysctls };
 }
 
 /** Differences between two snapshots, as readable lines; [] when the host is as it was. */
 export function compareSnapshots(before: HostSnapshot, after: HostSnapshot): string[] {
   const diffs: string[] = [];
-  for (const key of ['paths', 'links', 'routes', 'iptables', 'mounts', 'netns'] as const) {
-    const b = new Set(before[key]);
-    const a = new Set(after[key]);
+  for (const key of ['paths', 'links', 'routes', 'iptables', 'mounts', 'netns', 'ipsets'] as const) {
+    // A snapshot from before ipsets were recorded has none.
+    const b = new Set(before[key] ?? []);
+    const a = new Set(after[key] ?? []);
     for (const x of a) if (!b.has(x)) diffs.push(`${key}: left behind: ${x}`);
     for (const x of b) if (!a.has(x)) diffs.push(`${key}: removed: ${x}`);
   }

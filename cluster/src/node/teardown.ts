@@ -1,6 +1,7 @@
 /**
  * Puts the host back as it was before the node started: stops pods through the CRI, kills what is left of
- * containerd's shims, unmounts, removes kube-proxy's and kubelet's iptables chains, our rules and links, and
+ * containerd's shims, unmounts, removes kube-proxy's, kube-router's and kubelet's iptables chains (and kube-router's
+ * ipsets), our rules and links, and
  * restores sysctls. Idempotent; safe after a crash of any component or of the supervisor.
  */
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
@@ -19,12 +20,15 @@ import {
   type HostState,
 } from './host.js';
 import { nodeLayout } from './layout.js';
+import { cleanupKubeRouter } from './policy-engine.js';
 
 export interface TeardownReport {
   leftoverMounts: string[];
   unrestoredSysctls: string[];
   /** Folders created outside the state folder that could not be removed (not empty). */
   leftoverPaths: string[];
+  /** kube-router's ipsets that could not be destroyed. */
+  leftoverIpsets: string[];
   /** containerd shims and containers that were still running, and were killed. */
   killedShimTrees: Proc[];
   /** Set if some of them survived SIGKILL: which. */
@@ -105,6 +109,9 @@ export async function cleanHost(dir: string, binaries: Binaries): Promise<Teardo
   for (const n of ours) rmSync(n, { force: true });
 
   await run(binaries.kubeProxy, ['--cleanup']).catch(() => undefined);
+  // kube-router's --cleanup-config does not clean up its firewall in v2.1 (it runs on an empty controller), and
+  // would also touch IPVS and routes it never set up here: its chains and ipsets are removed by name instead.
+  const leftoverIpsets = await cleanupKubeRouter();
   await deleteChains(kubeletChains);
   await deleteOurRules();
   await deleteLinks();
@@ -129,5 +136,5 @@ export async function cleanHost(dir: string, binaries: Binaries): Promise<Teardo
     unrestoredSysctls = restoreSysctls(state);
     leftoverPaths = removeCreatedPaths(state);
   }
-  return { leftoverMounts, unrestoredSysctls, leftoverPaths, killedShimTrees, unkillable };
+  return { leftoverMounts, unrestoredSysctls, leftoverPaths, leftoverIpsets, killedShimTrees, unkillable };
 }
