@@ -63,6 +63,7 @@ describe('safety rules', () => {
     );
     expect(rules).toEqual([
       'iptables filter FORWARD -s 10.244.0.0/16 ! -o cni0 -m comment --comment modelship-local-node -j DROP',
+      'iptables mangle FORWARD -s 10.244.0.0/16 ! -o cni0 -m comment --comment modelship-local-node -j DROP',
       'iptables filter INPUT -p tcp --dport 6443 ! -s 10.244.0.0/16 -m addrtype ! --src-type LOCAL -m comment --comment modelship-local-node -j DROP',
       'ip6tables filter INPUT -p tcp --dport 6443 ! -i lo -m comment --comment modelship-local-node -j DROP',
       'iptables mangle POSTROUTING -s 10.244.0.0/16 -o eth0 -m comment --comment modelship-local-node -j DROP',

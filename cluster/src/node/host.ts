@@ -103,13 +103,12 @@ export interface Rule {
  */
 export function safetyRules(defaultInterface: string | undefined, apiserverPort: number): Rule[] {
   const c = ['-m', 'comment', '--comment', ruleComment];
+  const podsLeaving = ['-s', nodeNetwork.podCidr, '!', '-o', nodeNetwork.bridge, ...c, '-j', 'DROP'];
   const rules: Rule[] = [
-    {
-      binary: 'iptables',
-      table: 'filter',
-      chain: 'FORWARD',
-      spec: ['-s', nodeNetwork.podCidr, '!', '-o', nodeNetwork.bridge, ...c, '-j', 'DROP'],
-    },
+    { binary: 'iptables', table: 'filter', chain: 'FORWARD', spec: podsLeaving },
+    // The same in mangle, which every forwarded packet passes before filter: kube-router (the NetworkPolicy engine)
+    // keeps its own jump first in filter's FORWARD, and that chain ACCEPTs pod traffic its policies allow.
+    { binary: 'iptables', table: 'mangle', chain: 'FORWARD', spec: podsLeaving },
     {
       binary: 'iptables',
       table: 'filter',
