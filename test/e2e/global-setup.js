@@ -33,6 +33,8 @@ export default async function globalSetup() {
   chmodSync(state.dir, 0o755);
   chmodSync(models, 0o755);
   process.env.MODELSHIP_E2E_MODELS = models;
+  // Every test namespace enforces the Pod Security `restricted` profile (test/support/cluster.ts createNamespace).
+  process.env.MODELSHIP_TEST_POD_SECURITY = 'restricted';
   process.stderr.write(
     `\ne2e: cluster with a node ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${state.server})\n`,
   );

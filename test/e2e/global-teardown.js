@@ -20,6 +20,6 @@ export default async function globalTeardown() {
   if (pids.length) diffs.push(`processes left: ${pids.join(', ')}`);
   if (diffs.length) throw new Error(`the local node left the host changed:\n  ${diffs.join('\n  ')}`);
   process.stderr.write(
-    '\ne2e: cluster stopped; the host is as it was before (processes, mounts, links, routes, iptables, netns, sysctls)\n',
+    '\ne2e: cluster stopped; the host is as it was before (processes, mounts, links, routes, iptables, ipsets, netns, sysctls)\n',
   );
 }

@@ -233,12 +233,17 @@ describe('network safety', () => {
   });
 
   it('drops pod traffic headed out of the machine, at the safety rule', async () => {
-    // The packets counted by the FORWARD rule that drops pod traffic not going back to the bridge.
+    // The packets counted by the FORWARD rules (mangle, then filter) that drop pod traffic not going back to the
+    // bridge: the mangle one sees them first, before kube-router's firewall accepts what its policies allow.
     const dropped = async () => {
-      const rules = await run('iptables', ['-t', 'filter', '-L', 'FORWARD', '-v', '-x', '-n']);
-      const line = rules.split('\n').find((l) => l.includes('modelship-local-node'));
-      if (!line) throw new Error(`the safety rule is missing:\n${rules}`);
-      return Number(line.trim().split(/\s+/)[0]);
+      let packets = 0;
+      for (const table of ['mangle', 'filter']) {
+        const rules = await run('iptables', ['-t', table, '-L', 'FORWARD', '-v', '-x', '-n']);
+        const line = rules.split('\n').find((l) => l.includes('modelship-local-node'));
+        if (!line) throw new Error(`the safety rule is missing from ${table} FORWARD:\n${rules}`);
+        packets += Number(line.trim().split(/\s+/)[0]);
+      }
+      return packets;
     };
     // A machine without a default route (CI's) refuses such packets at routing, before FORWARD,
     // so the rule would never see them. A route for TEST-NET-3 (never routed on the internet)

@@ -79,8 +79,12 @@ const lockedContainer = {
   capabilities: { drop: ['ALL'] },
 };
 
-/** An HTTP file server (the fileserver image) serving the models folder as `http://models.<ns>/<file>`. */
+/**
+ * An HTTP file server (the fileserver image) serving the models folder as `http://models.<ns>/<file>`. The folder comes
+ * through a claim of its own: a hostPath volume in the pod would be refused in a `restricted` namespace.
+ */
 export async function fileServer(ns: string): Promise<void> {
+  await modelClaim(ns, 'models-http');
   await applyYaml(ns, [
     {
       apiVersion: 'apps/v1',
@@ -103,7 +107,9 @@ export async function fileServer(ns: string): Promise<void> {
                 volumeMounts: [{ name: 'models', mountPath: '/srv', readOnly: true }],
               },
             ],
-            volumes: [{ name: 'models', hostPath: { path: modelsDir(), type: 'Directory' } }],
+            volumes: [
+              { name: 'models', persistentVolumeClaim: { claimName: 'models-http', readOnly: true } },
+            ],
           },
         },
       },

@@ -60,11 +60,22 @@ export async function installCrds(): Promise<void> {
 /** Namespaces this test file created (each file has its own module registry). */
 const createdNamespaces: string[] = [];
 
+/**
+ * The Pod Security level test namespaces enforce, from MODELSHIP_TEST_POD_SECURITY (the end-to-end tier sets
+ * `restricted`: the API server itself then refuses any pod the operator or a test makes that is not locked down).
+ */
+export function podSecurityLabels(): Record<string, string> {
+  const level = process.env.MODELSHIP_TEST_POD_SECURITY;
+  return level
+    ? { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/enforce-version': 'latest' }
+    : {};
+}
+
 /** A fresh namespace per test file keeps tests independent. */
-export async function createNamespace(prefix: string): Promise<string> {
+export async function createNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name } } });
+  await core.createNamespace({ body: { metadata: { name, labels: { ...podSecurityLabels(), ...labels } } } });
   createdNamespaces.push(name);
   return name;
 }
