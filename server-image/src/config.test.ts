@@ -1,23 +1,12 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { buildProgram, type InspectConfig, type ServerConfig } from './config.js';
+import { describe, expect, it } from '@jest/globals';
+import { buildProgram, type InspectConfig } from './config.js';
 import * as ENV from './env.js';
 import type { RouterConfig } from './router/main.js';
+import { parseServe, restoreServerEnvAfterEach } from './testing/serve-config.js';
 
-async function parse(args: string[]): Promise<ServerConfig> {
-  let config: ServerConfig | undefined;
-  await buildProgram((c) => {
-    config = c;
-  }).parseAsync(['node', 'modelship-server', 'serve', ...args]);
-  return config!;
-}
+const parse = parseServe;
 
-const saved = { ...process.env };
-afterEach(() => {
-  for (const name of ENV.ALL_ENV_VARS) {
-    if (saved[name] === undefined) delete process.env[name];
-    else process.env[name] = saved[name];
-  }
-});
+restoreServerEnvAfterEach();
 
 describe('serve configuration', () => {
   it('has the documented defaults (batching as in the CRD)', async () => {

@@ -1,29 +1,18 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
 import { buildProgram, type InspectConfig, type ServerConfig } from './config.js';
 import * as ENV from './env.js';
 import { modelVerification, trustConfig } from './trust-options.js';
+import { parseServe, restoreServerEnvAfterEach } from './testing/serve-config.js';
 
 const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
   type: 'spki',
   format: 'pem',
 }) as string;
 
-const saved = { ...process.env };
-afterEach(() => {
-  for (const name of ENV.ALL_ENV_VARS) {
-    if (saved[name] === undefined) delete process.env[name];
-    else process.env[name] = saved[name];
-  }
-});
+restoreServerEnvAfterEach();
 
-async function parse(args: string[]): Promise<ServerConfig> {
-  let config: ServerConfig | undefined;
-  await buildProgram((c) => {
-    config = c;
-  }).parseAsync(['node', 'modelship-server', 'serve', '--model-uri', '/m.onnx', ...args]);
-  return config!;
-}
+const parse = (args: string[]): Promise<ServerConfig> => parseServe(['--model-uri', '/m.onnx', ...args]);
 
 describe('serve: trust settings', () => {
   it('are off by default', async () => {

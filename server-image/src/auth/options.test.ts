@@ -1,23 +1,12 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { buildProgram, type ServerConfig } from '../config.js';
+import { describe, expect, it } from '@jest/globals';
+import type { ServerConfig } from '../config.js';
 import * as ENV from '../env.js';
 import { authSettingsOf } from './options.js';
+import { parseServe, restoreServerEnvAfterEach } from '../testing/serve-config.js';
 
-const saved = { ...process.env };
-afterEach(() => {
-  for (const name of ENV.ALL_ENV_VARS) {
-    if (saved[name] === undefined) delete process.env[name];
-    else process.env[name] = saved[name];
-  }
-});
+restoreServerEnvAfterEach();
 
-async function parse(args: string[]): Promise<ServerConfig> {
-  let config: ServerConfig | undefined;
-  await buildProgram((c) => {
-    config = c;
-  }).parseAsync(['node', 'modelship-server', 'serve', '--model-uri', '/m.onnx', ...args]);
-  return config!;
-}
+const parse = (args: string[]): Promise<ServerConfig> => parseServe(['--model-uri', '/m.onnx', ...args]);
 
 const fail = (message: string): never => {
   throw new Error(message);
