@@ -53,6 +53,7 @@ describe('the cluster command', () => {
         'kube-apiserver',
         'kube-controller',
         'kube-proxy',
+        'kube-router', // the NetworkPolicy firewall
         'kube-scheduler',
         'kubelet',
         'node', // the supervisor

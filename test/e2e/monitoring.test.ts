@@ -18,7 +18,17 @@ import { irisModel, tabularModel } from '../fixtures/onnx/models.js';
 import { eventually, installCrds, kubectlOk } from '../support/cluster.js';
 import { installRbac, operatorKubeconfig, startOperator, type OperatorProcess } from '../support/operator.js';
 import { CanaryModel } from './canary-model.js';
-import { clusterIp, core, irisRequest, kc, loadGenerator, modelsDir, post, writeModel } from './support.js';
+import {
+  clusterIp,
+  core,
+  irisRequest,
+  kc,
+  loadGenerator,
+  modelsDir,
+  policyEngineAdmits,
+  post,
+  writeModel,
+} from './support.js';
 
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 let operator: OperatorProcess;
@@ -220,6 +230,8 @@ describe('ground truth and payload logs', () => {
     const predicted = answers.map((a) => Number(a.outputs.find((o) => o.name === 'label')!.data[0]));
     // The truth agrees with 14 of the 20 predictions.
     const truth = predicted.map((p, i) => (i < 14 ? p : (p + 1) % 3));
+    // The replicas call each other (below): once the policy engine admits them as peers.
+    await policyEngineAdmits(servers.map((p) => p.status!.podIP!));
     // Through the Service: each item reaches one replica, which asks the other for what it did not keep.
     const fed = await post(`${base}/feedback`, {
       feedback: truth.map((label, i) => ({ id: `truth-${i}`, label })),

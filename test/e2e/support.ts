@@ -3,9 +3,11 @@
  * (a hostPath PersistentVolume, an HTTP file server, an S3-compatible store), inference over real HTTP, and a
  * load generator that counts every failed request.
  */
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { eventually, kubeConfig, kubectlOk } from '../support/cluster.js';
@@ -292,5 +294,29 @@ export async function waitForPhase(
     },
     timeoutMs,
     250,
+  );
+}
+
+/**
+ * Resolves once the node's NetworkPolicy engine (kube-router's firewall) has every one of `podIps` in one of its
+ * source sets, i.e. admits those pods as callers where a policy lists them. A pod turns Ready before the engine's next
+ * sync has seen it, as a Service's endpoint does before kube-proxy's: a pod calling another at once (a replica
+ * forwarding feedback to its peers) may be refused for that moment.
+ */
+export async function policyEngineAdmits(podIps: string[], timeoutMs = 90_000): Promise<void> {
+  const run = promisify(execFile);
+  await eventually(
+    async () => {
+      const { stdout } = await run('ipset', ['save']);
+      const members = new Set(
+        stdout
+          .split('\n')
+          .filter((l) => l.startsWith('add KUBE-SRC-'))
+          .map((l) => l.split(' ')[2]),
+      );
+      return podIps.every((ip) => members.has(ip));
+    },
+    timeoutMs,
+    500,
   );
 }
