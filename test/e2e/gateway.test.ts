@@ -14,7 +14,7 @@ import { eventually, installCrds } from '../support/cluster.js';
 import { startContourGateway, type ContourGateway } from '../support/gateway-tools.js';
 import { installRbac, operatorKubeconfig, startOperator, type OperatorProcess } from '../support/operator.js';
 import { CanaryModel } from './canary-model.js';
-import { irisRequest, post, writeModel, type InferResponse, type LoadReport } from './support.js';
+import { irisRequest, loadGenerator, post, writeModel, type InferResponse } from './support.js';
 
 let operator: OperatorProcess;
 let gateway: ContourGateway;
@@ -90,40 +90,9 @@ class ThroughEnvoy {
     return { versions, failed };
   }
 
-  /** Requests from `concurrency` keep-alive loops until stopped, every failure counted (as loadGenerator does). */
-  load(concurrency: number): { report: LoadReport; stop: () => Promise<LoadReport> } {
-    const report: LoadReport = { ok: 0, failed: 0, errors: [], versions: {} };
-    let running = true;
-    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-    const fail = (why: string) => {
-      report.failed++;
-      report.firstFailureAt ??= Date.now();
-      if (report.errors.length < 20) report.errors.push(`${new Date().toISOString()}: ${why}`);
-    };
-    const loops = Array.from({ length: concurrency }, async () => {
-      while (running) {
-        try {
-          const r = await this.post(agent);
-          if (r.status !== 200) fail(`${r.status}: ${r.body.slice(0, 200)}`);
-          else {
-            report.ok++;
-            const v = (JSON.parse(r.body) as InferResponse).model_version ?? '?';
-            report.versions[v] = (report.versions[v] ?? 0) + 1;
-          }
-        } catch (err) {
-          fail((err as Error).message);
-        }
-      }
-    });
-    return {
-      report,
-      async stop() {
-        running = false;
-        await Promise.all(loops);
-        agent.destroy();
-        return report;
-      },
-    };
+  /** Requests from `concurrency` keep-alive loops until stopped, every failure counted. */
+  load(concurrency: number) {
+    return loadGenerator(this.url, body, concurrency, true, this.headers);
   }
 }
 
@@ -156,16 +125,26 @@ async function servingThroughEnvoy(steps: object[]) {
   return { m, client, stable };
 }
 
-/** Waits until Envoy's route table holds exactly these weights (percent per revision). */
+/**
+ * Waits until Envoy's route table holds exactly these weights (percent per revision), and Envoy holds endpoints
+ * for every revision with weight: a route and its clusters' endpoints reach Envoy in separate xDS updates.
+ */
 async function routed(m: CanaryModel, weights: Record<string, number>): Promise<void> {
   const want = sorted(Object.fromEntries(Object.entries(weights).map(([rev, w]) => [`iris-${rev}`, w])));
-  await m
-    .until(async () => JSON.stringify(sorted(await gateway.routeWeights(m.ns))) === JSON.stringify(want))
-    .catch(async (err: Error) => {
-      throw new Error(
-        `Envoy's weights ${JSON.stringify(await gateway.routeWeights(m.ns))}, not ${JSON.stringify(want)}: ${err.message}\n${gateway.logs()}`,
-      );
-    });
+  const programmed = async () => {
+    const hosts = await gateway.healthyHosts(m.ns);
+    return (
+      JSON.stringify(sorted(await gateway.routeWeights(m.ns))) === JSON.stringify(want) &&
+      Object.keys(want).every((service) => (hosts[service] ?? 0) > 0)
+    );
+  };
+  await m.until(programmed).catch(async (err: Error) => {
+    throw new Error(
+      `Envoy's weights ${JSON.stringify(await gateway.routeWeights(m.ns))} and endpoints ` +
+        `${JSON.stringify(await gateway.healthyHosts(m.ns))}, not ${JSON.stringify(want)} with endpoints: ` +
+        `${err.message}\n${gateway.logs()}`,
+    );
+  });
 }
 
 const sorted = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort());

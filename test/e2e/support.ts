@@ -3,6 +3,7 @@
  * (a hostPath PersistentVolume, an HTTP file server, an S3-compatible store), inference over real HTTP, and a
  * load generator that counts every failed request.
  */
+import { afterEach } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
@@ -231,46 +232,60 @@ export interface LoadReport {
   firstFailureAt?: number;
 }
 
+/** Load generators not stopped yet: a test that fails before its own `stop()` must not leave its loops running. */
+const runningLoads = new Set<() => Promise<LoadReport>>();
+
+// Every e2e test file imports this module: after each test, stop what it left running, or Jest would wait for
+// the loops (and their sockets) forever after the last test.
+afterEach(async () => {
+  await Promise.all([...runningLoads].map((stop) => stop()));
+});
+
 /**
  * Sends requests continuously from `concurrency` loops until stopped. With `keepAlive`, each loop reuses its
  * connection as a real client would; otherwise every request opens a new one. Every non-200 answer and every
- * transport error counts as a failure.
+ * transport error counts as a failure. `headers` go with every request (a Host for a gateway's route).
  */
-export function loadGenerator(url: string, body: object, concurrency: number, keepAlive: boolean) {
+export function loadGenerator(
+  url: string,
+  body: object,
+  concurrency: number,
+  keepAlive: boolean,
+  headers: Record<string, string> = {},
+) {
   const report: LoadReport = { ok: 0, failed: 0, errors: [], versions: {} };
   const t0 = performance.now();
   const at = () => `at +${((performance.now() - t0) / 1000).toFixed(2)} s`;
   let running = true;
   const agent = keepAlive ? new Agent({ keepAlive: true, maxSockets: concurrency }) : undefined;
+  const fail = (why: string) => {
+    report.failed++;
+    report.firstFailureAt ??= Date.now();
+    if (report.errors.length < 20) report.errors.push(`${at()}: ${why}`);
+  };
   const loops = Array.from({ length: concurrency }, async () => {
     while (running) {
       try {
-        const r = await post(url, body, agent);
+        const r = await post(url, body, agent, 10_000, headers);
         if (r.status === 200) {
           report.ok++;
           const v = (JSON.parse(r.body) as InferResponse).model_version ?? '?';
           report.versions[v] = (report.versions[v] ?? 0) + 1;
-        } else {
-          report.failed++;
-          report.firstFailureAt ??= Date.now();
-          if (report.errors.length < 20) report.errors.push(`${at()}: ${r.status}: ${r.body.slice(0, 200)}`);
-        }
+        } else fail(`${r.status}: ${r.body.slice(0, 200)}`);
       } catch (err) {
-        report.failed++;
-        report.firstFailureAt ??= Date.now();
-        if (report.errors.length < 20) report.errors.push(`${at()}: ${(err as Error).message}`);
+        fail((err as Error).message);
       }
     }
   });
-  return {
-    report,
-    async stop(): Promise<LoadReport> {
-      running = false;
-      await Promise.all(loops);
-      agent?.destroy();
-      return report;
-    },
+  const stop = async (): Promise<LoadReport> => {
+    running = false;
+    runningLoads.delete(stop);
+    await Promise.all(loops);
+    agent?.destroy();
+    return report;
   };
+  runningLoads.add(stop);
+  return { report, stop };
 }
 
 export async function waitForPhase(

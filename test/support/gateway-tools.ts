@@ -127,6 +127,8 @@ export interface ContourGateway {
    * backend Service, in percent of the total (backends at weight 0 left out). Empty when Envoy has no such route.
    */
   routeWeights(namespace: string): Promise<Record<string, number>>;
+  /** Per backend Service of `namespace`, the endpoints Envoy holds for it and would send requests to now. */
+  healthyHosts(namespace: string): Promise<Record<string, number>>;
   /** The tails of Contour's and Envoy's logs, for error messages. */
   logs(): string;
   /** Envoy's access log lines of the answers with a 5xx status (they carry Envoy's response flags). */
@@ -137,6 +139,21 @@ export interface ContourGateway {
 interface RouteDump {
   match?: { headers?: unknown[] };
   route?: { cluster?: string; weighted_clusters?: { clusters: { name: string; weight?: number }[] } };
+}
+
+interface ClusterStatusDump {
+  name: string;
+  host_statuses?: { health_status?: Record<string, string | boolean> }[];
+}
+
+/** A host Envoy balances to: no failed check of its own, and EDS did not mark it unhealthy, draining or degraded. */
+function usable(h: { health_status?: Record<string, string | boolean> }): boolean {
+  const status = h.health_status ?? {};
+  const eds = status.eds_health_status ?? 'HEALTHY';
+  return (
+    (eds === 'HEALTHY' || eds === 'UNKNOWN') &&
+    !Object.entries(status).some(([k, v]) => k.startsWith('failed_') && v === true)
+  );
 }
 
 /** A GET to Envoy's admin interface, which Contour's bootstrap puts on a unix socket. */
@@ -323,6 +340,17 @@ export async function startContourGateway(): Promise<ContourGateway> {
             );
           }
       return {};
+    },
+    async healthyHosts(ns: string): Promise<Record<string, number>> {
+      const dump = JSON.parse(await adminGet(adminSocket, '/clusters?format=json')) as {
+        cluster_statuses?: ClusterStatusDump[];
+      };
+      const out: Record<string, number> = {};
+      for (const c of dump.cluster_statuses ?? []) {
+        const service = serviceOf(c.name, ns);
+        if (service) out[service] = (out[service] ?? 0) + (c.host_statuses ?? []).filter(usable).length;
+      }
+      return out;
     },
     logs,
     failures: () => {

@@ -38,6 +38,16 @@ const normalise = (lines: string) =>
     .filter(Boolean)
     .sort();
 
+/**
+ * A table's rules and chains as `iptables -S` prints them, without the built-in chains' ACCEPT policies: a table
+ * no one has touched yet prints nothing, and the same table once instantiated (by the first `iptables` call, or by
+ * the package the node installs on a fresh machine) prints `-P INPUT ACCEPT` and so on, which changes nothing.
+ * Any other policy (`-P FORWARD DROP`), rule or chain stays. Pure.
+ */
+export function iptablesLines(rules: string): string[] {
+  return normalise(rules).filter((l) => !/^-P [A-Z]+ ACCEPT$/.test(l));
+}
+
 export async function snapshotHost(): Promise<HostSnapshot> {
   const links = normalise(await run('ip', ['-o', 'link', 'show'])).map(
     (l) => l.split(':')[1]!.trim().split('@')[0]!,
@@ -46,11 +56,8 @@ export async function snapshotHost(): Promise<HostSnapshot> {
   const iptables: string[] = [];
   for (const binary of ['iptables', 'ip6tables']) {
     for (const table of ['filter', 'nat', 'mangle']) {
-      iptables.push(
-        ...normalise(await run(binary, ['-t', table, '-S']).catch(() => '')).map(
-          (l) => `${binary} ${table} ${l}`,
-        ),
-      );
+      const rules = await run(binary, ['-t', table, '-S']).catch(() => '');
+      iptables.push(...iptablesLines(rules).map((l) => `${binary} ${table} ${l}`));
     }
   }
   const mounts = normalise(readFileSync('/proc/self/mountinfo', 'utf8'))

@@ -31,7 +31,7 @@ export function httpRoute(md: ModelDeployment, split: TrafficSplit): KubernetesO
         matches: [{ headers: [{ type: 'Exact', name: m.header, value: m.value }] }],
         backendRefs: [backend(split.canary.revision, 1)],
       });
-  rules.push({ backendRefs: weightsOf(split).map((w) => backend(w.revision, w.weight)) });
+  rules.push({ backendRefs: weightsOf(split, 'keep').map((w) => backend(w.revision, w.weight)) });
   return {
     apiVersion: httpRouteKind.apiVersion,
     kind: httpRouteKind.kind,

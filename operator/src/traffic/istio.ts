@@ -36,7 +36,7 @@ export function virtualService(
     );
   http.push({
     name: 'weighted',
-    route: weightsOf(split).map((w) => ({ destination: destination(w.revision), weight: w.weight })),
+    route: weightsOf(split, 'keep').map((w) => ({ destination: destination(w.revision), weight: w.weight })),
   });
   return {
     apiVersion: virtualServiceKind.apiVersion,
