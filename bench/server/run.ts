@@ -12,7 +12,10 @@
  * request POSTed to a local collector, collector.ts; `modelship-payload-stdout`: every request a line on stdout),
  * and with authentication on (`modelship-auth-apikey`: an API key; `modelship-auth-jwt`: a JWT from a local OIDC
  * issuer, verified once and then answered from the server's token cache). BENCH_VARIANTS (default all) runs only
- * the named variants besides `modelship` (the reference of every ratio).
+ * the named variants besides `modelship` (the reference of every ratio). BENCH_ROUNDS (default 1) runs the variants
+ * that many times in turn (modelship, then each variant, then again): every ratio is taken within one round and the
+ * median of the rounds is reported, so a machine that slows down for a while weighs on both sides of a ratio; the
+ * table shows each point's median round.
  * Besides rows per second, every server point reports the server's CPU time per request (read from /proc by the
  * load generator), and a floor stage bounds what any Node HTTP server can reach on this core: a bare node:http
  * server answering the same payloads (echo-server.ts), and the limit at batch 64 while that server is loaded.
@@ -42,6 +45,9 @@ const MONITOR_MODELS: ReadonlySet<string> = new Set(['tabular']);
 const COLLECTOR_PORT = 18185;
 /** BENCH_VARIANTS: the variants to run besides `modelship` (comma-separated server names); unset: all. */
 const ONLY_VARIANTS = process.env.BENCH_VARIANTS?.split(',').map((v) => v.trim());
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20)
+  throw new Error(`BENCH_ROUNDS must be an integer from 1 to 20, not ${process.env.BENCH_ROUNDS}`);
 
 const work = mkdtempSync(join(tmpdir(), 'modelship-bench-'));
 const children = new Set<ChildProcess>();
@@ -87,6 +93,27 @@ interface Point {
   /** Against batch 64: the largest batch 64 connections of one-row requests can form. */
   ratioToLimitAt64?: number;
   ratioToNaive?: number;
+  /** The round of a modelship variant's point (BENCH_ROUNDS); left out of the medians the table shows. */
+  round?: number;
+}
+
+const pointKey = (p: Point) => `${p.model}/${p.server}/${p.body}/${p.connections}`;
+
+/** The median of the values (the lower one of the middle two for an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** Per model, server, body and connections, the round with the median rows per second (a real point, not a blend). */
+function medianPoints(measured: Point[]): Point[] {
+  const byKey = new Map<string, Point[]>();
+  for (const p of measured) byKey.set(pointKey(p), [...(byKey.get(pointKey(p)) ?? []), p]);
+  return [...byKey.values()].map((rounds) => {
+    const mid = median(rounds.map((p) => p.rowsPerSecond));
+    const { round: _round, ...point } = rounds.find((p) => p.rowsPerSecond === mid)!;
+    return point;
+  });
 }
 
 /** A drift baseline for the model's input: every column, edges -0.8, -0.6, ..., 0.8, uniform frequencies. */
@@ -348,6 +375,7 @@ async function benchModel(
   m: ModelCase,
   loadgen: string,
   points: Point[],
+  roundPoints: Point[],
   limits: Record<string, Limits>,
   deliveries: PayloadDelivery[],
 ) {
@@ -422,44 +450,15 @@ async function benchModel(
 
   const selected = (v: Variant) =>
     !ONLY_VARIANTS || v.server === 'modelship' || ONLY_VARIANTS.includes(v.server);
-  for (const variant of VARIANTS.filter((v) => (!v.monitor || MONITOR_MODELS.has(m.name)) && selected(v))) {
-    console.error(`[${m.name}] ${variant.server}`);
-    const setup = await variant.setup(m);
-    const server = await startProcess(
-      ['--import', 'tsx', SERVER_CLI, 'serve'],
-      {
-        ...SERVER_ENV,
-        ...setup.env,
-        MODELSHIP_MODEL_NAME: m.name,
-        MODELSHIP_MODEL_URI: path,
-        MODELSHIP_PORT: '18182',
-        MODELSHIP_METRICS_PORT: '18183',
-        MODELSHIP_HOST: '127.0.0.1',
-      },
-      'http://127.0.0.1:18182/v2/health/ready',
-      { stdout: setup.stdout },
-    );
-    for (const body of ['json', 'binary'] as const) {
-      for (const c of CONNECTIONS) {
-        const r = await load(
-          loadgen,
-          `http://127.0.0.1:18182/v2/models/${m.name}/infer`,
-          body === 'json' ? files.json : files.binary,
-          c,
-          [
-            ...(body === 'json' ? ['Content-Type: application/json'] : binaryHeaders),
-            ...(setup.headers ?? []),
-          ],
-          server.pid,
-        );
-        points.push({ model: m.name, server: variant.server, body, connections: c, ...r });
-      }
+  const variants = VARIANTS.filter((v) => (!v.monitor || MONITOR_MODELS.has(m.name)) && selected(v));
+  const measured: Point[] = [];
+  for (let round = 1; round <= ROUNDS; round++)
+    for (const variant of variants) {
+      console.error(`[${m.name}] ${variant.server}${ROUNDS > 1 ? `, round ${round} of ${ROUNDS}` : ''}`);
+      await benchVariant(m, variant, round, loadgen, files, binaryHeaders, path, measured, deliveries);
     }
-    if (variant.server.startsWith('modelship-payload'))
-      deliveries.push({ model: m.name, server: variant.server, ...(await payloadDelivery()) });
-    await stop(server);
-    await setup.stop?.();
-  }
+  roundPoints.push(...measured);
+  points.push(...medianPoints(measured));
   points.push(echoPoint);
   for (const p of points.filter((q) => q.model === m.name)) {
     p.ratioToLimit = p.rowsPerSecond / best.rowsPerSecond;
@@ -470,6 +469,52 @@ async function benchModel(
     (p) => p.model === m.name && p.server === 'modelship' && p.body === 'binary' && p.connections === 64,
   );
   if (ms?.cpuUsPerRequest !== undefined) floor.modelshipCpuRatioToLimit = 1e6 / ms.cpuUsPerRequest / bestCpu;
+}
+
+/** One round of one modelship variant: its server started, every body and connection count measured, stopped. */
+async function benchVariant(
+  m: ModelCase,
+  variant: Variant,
+  round: number,
+  loadgen: string,
+  files: ReturnType<typeof bodies>,
+  binaryHeaders: string[],
+  path: string,
+  measured: Point[],
+  deliveries: PayloadDelivery[],
+): Promise<void> {
+  const setup = await variant.setup(m);
+  const server = await startProcess(
+    ['--import', 'tsx', SERVER_CLI, 'serve'],
+    {
+      ...SERVER_ENV,
+      ...setup.env,
+      MODELSHIP_MODEL_NAME: m.name,
+      MODELSHIP_MODEL_URI: path,
+      MODELSHIP_PORT: '18182',
+      MODELSHIP_METRICS_PORT: '18183',
+      MODELSHIP_HOST: '127.0.0.1',
+    },
+    'http://127.0.0.1:18182/v2/health/ready',
+    { stdout: setup.stdout },
+  );
+  for (const body of ['json', 'binary'] as const) {
+    for (const c of CONNECTIONS) {
+      const r = await load(
+        loadgen,
+        `http://127.0.0.1:18182/v2/models/${m.name}/infer`,
+        body === 'json' ? files.json : files.binary,
+        c,
+        [...(body === 'json' ? ['Content-Type: application/json'] : binaryHeaders), ...(setup.headers ?? [])],
+        server.pid,
+      );
+      measured.push({ model: m.name, server: variant.server, body, connections: c, ...r, round });
+    }
+  }
+  if (variant.server.startsWith('modelship-payload'))
+    deliveries.push({ model: m.name, server: variant.server, ...(await payloadDelivery()) });
+  await stop(server);
+  await setup.stop?.();
 }
 
 interface Limits {
@@ -604,34 +649,58 @@ interface Overhead {
   model: string;
   body: Point['body'];
   connections: number;
+  /** Medians over the rounds of the ratio within each round (BENCH_ROUNDS). */
   rowsPerSecondRatio: number;
   p99Ratio: number;
   cpuPerRequestRatio?: number;
+  rounds: number;
+  /** The lowest and highest rows-per-second ratio of the rounds: how much the machine moved. */
+  rowsPerSecondRatioRange: [number, number];
 }
 
-/** What a monitor costs: its variant's points against the defaults' of the same model, body and connections. */
-function overhead(points: Point[], server: ModelshipServer): Overhead[] {
-  return points
+/**
+ * What a monitor costs: its variant's points against the defaults' of the same model, body and connections, each
+ * against the defaults' point of the same round; the median of the rounds.
+ */
+function overhead(roundPoints: Point[], server: ModelshipServer): Overhead[] {
+  const perRound = roundPoints
     .filter((p) => p.server === server)
     .map((d) => {
-      const off = points.find(
+      const off = roundPoints.find(
         (p) =>
           p.server === 'modelship' &&
           p.model === d.model &&
           p.body === d.body &&
-          p.connections === d.connections,
+          p.connections === d.connections &&
+          p.round === d.round,
       )!;
       return {
-        model: d.model,
-        body: d.body,
-        connections: d.connections,
-        rowsPerSecondRatio: d.rowsPerSecond / off.rowsPerSecond,
-        p99Ratio: d.p99Ms / off.p99Ms,
-        ...(d.cpuUsPerRequest !== undefined && off.cpuUsPerRequest !== undefined
-          ? { cpuPerRequestRatio: d.cpuUsPerRequest / off.cpuUsPerRequest }
-          : {}),
+        d,
+        rows: d.rowsPerSecond / off.rowsPerSecond,
+        p99: d.p99Ms / off.p99Ms,
+        cpu:
+          d.cpuUsPerRequest !== undefined && off.cpuUsPerRequest !== undefined
+            ? d.cpuUsPerRequest / off.cpuUsPerRequest
+            : undefined,
       };
     });
+  const byKey = new Map<string, typeof perRound>();
+  for (const r of perRound) byKey.set(pointKey(r.d), [...(byKey.get(pointKey(r.d)) ?? []), r]);
+  return [...byKey.values()].map((rounds) => {
+    const { model, body, connections } = rounds[0]!.d;
+    const rows = rounds.map((r) => r.rows);
+    const cpu = rounds.map((r) => r.cpu).filter((c): c is number => c !== undefined);
+    return {
+      model,
+      body,
+      connections,
+      rowsPerSecondRatio: median(rows),
+      p99Ratio: median(rounds.map((r) => r.p99)),
+      ...(cpu.length === rounds.length ? { cpuPerRequestRatio: median(cpu) } : {}),
+      rounds: rounds.length,
+      rowsPerSecondRatioRange: [Math.min(...rows), Math.max(...rows)],
+    };
+  });
 }
 
 function overheadLines(title: string, rows: Overhead[]): string[] {
@@ -641,7 +710,10 @@ function overheadLines(title: string, rows: Overhead[]): string[] {
     ...rows.map(
       (d) =>
         `  ${d.model} ${d.body.padEnd(6)} ${String(d.connections).padStart(2)} conns: rows/s x${d.rowsPerSecondRatio.toFixed(3)}, ` +
-        `p99 x${d.p99Ratio.toFixed(3)}, cpu/req ${d.cpuPerRequestRatio === undefined ? '-' : `x${d.cpuPerRequestRatio.toFixed(3)}`}`,
+        `p99 x${d.p99Ratio.toFixed(3)}, cpu/req ${d.cpuPerRequestRatio === undefined ? '-' : `x${d.cpuPerRequestRatio.toFixed(3)}`}` +
+        (d.rounds > 1
+          ? ` (medians of ${d.rounds} rounds; rows/s x${d.rowsPerSecondRatioRange[0].toFixed(3)} to x${d.rowsPerSecondRatioRange[1].toFixed(3)})`
+          : ''),
     ),
   ];
 }
@@ -657,15 +729,17 @@ async function main(): Promise<void> {
     { name: 'matmul', input: 'x', features: 1024, bytes: matmulModel(4, 1024) },
   ].filter((m) => MODELS.includes(m.name));
   const points: Point[] = [];
+  const roundPoints: Point[] = [];
   const limits: Record<string, Limits> = {};
   const deliveries: PayloadDelivery[] = [];
-  for (const m of models) await benchModel(m, loadgen, points, limits, deliveries);
-  const overheads = Object.fromEntries(OVERHEADS.map((o) => [o.key, overhead(points, o.server)]));
+  for (const m of models) await benchModel(m, loadgen, points, roundPoints, limits, deliveries);
+  const overheads = Object.fromEntries(OVERHEADS.map((o) => [o.key, overhead(roundPoints, o.server)]));
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, pinned },
     settings: {
       seconds: SECONDS,
+      rounds: ROUNDS,
       rowsPerRequest: 1,
       server: SERVER_ENV,
       serverCli: SERVER_CLI,
@@ -673,6 +747,7 @@ async function main(): Promise<void> {
     },
     limits,
     points,
+    ...(ROUNDS > 1 ? { roundPoints } : {}),
     goals: goals(points),
     ...overheads,
     payloadDelivery: deliveries,
