@@ -15,6 +15,7 @@ import type { ResourceKind } from './kube/resource.js';
 import type { InformerTransport } from './kube/transport.js';
 import { WorkQueue } from './kube/workqueue.js';
 import { realClock } from './kube/clock.js';
+import { reportingFetch } from './metrics/scrape-failures.js';
 import { Scraper, verifiedFetchText } from './metrics/scraper.js';
 import { apiSecretGetter, cachedCaSource } from './kube/secret-ca.js';
 import { ModelWatch } from './reconcile/model-watch.js';
@@ -120,7 +121,12 @@ export class Controller {
       registry: o.metrics.registry,
     });
     // Scrapes of pods that serve their metrics over TLS are verified against the ca.crt of the Secret spec.tls names.
-    const scrapeFetch = verifiedFetchText(cachedCaSource(apiSecretGetter(o.kubeConfig), realClock));
+    // A scrape that fails is counted and logged (once per pod and cause), so one that can never work is visible.
+    const scrapeFetch = reportingFetch(
+      verifiedFetchText(cachedCaSource(apiSecretGetter(o.kubeConfig), realClock)),
+      o.logger,
+      o.metrics.scrapeFailures,
+    );
     const writer =
       o.writer ??
       new KubeClient(

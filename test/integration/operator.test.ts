@@ -720,6 +720,7 @@ describe('observability', () => {
       'modelship_operator_workqueue_queue_duration_seconds_bucket',
       'modelship_operator_watch_restarts_total',
       'modelship_operator_api_requests_total',
+      'modelship_operator_scrape_failures_total',
       'modelship_operator_process_resident_memory_bytes',
     ]) {
       expect(m).toContain(name);

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createPlainServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { cachedCaSource, caCacheMs, type SecretGetter } from '../kube/secret-ca.js';
 import { FakeClock } from '../kube/testing/fake-clock.js';
-import { verifiedFetchText } from './scraper.js';
+import { scrapeFailureReason } from './scrape-failures.js';
+import { fetchText, verifiedFetchText } from './scraper.js';
 
 let dir: string;
 let server: Server;
@@ -76,6 +78,40 @@ describe('verifiedFetchText', () => {
   it('refuses when the Secret has no ca.crt, naming the Secret', async () => {
     const fetch = verifiedFetchText(cachedCaSource(secretWith(undefined), new FakeClock()));
     await expect(fetch(url, 5000, tls)).rejects.toThrow('Secret ml/churn-tls has no ca.crt');
+  });
+});
+
+describe('scrapeFailureReason, of real failures', () => {
+  const reasonOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'answered',
+      (err: unknown) => scrapeFailureReason(err),
+    );
+
+  it('tells a CA problem, a certificate that does not verify, a refused port and an HTTP error apart', async () => {
+    const right = verifiedFetchText(cachedCaSource(secretWith(pem('pod-ca.crt')), new FakeClock()));
+    const wrongCa = verifiedFetchText(cachedCaSource(secretWith(pem('other-ca.crt')), new FakeClock()));
+    const noCa = verifiedFetchText(cachedCaSource(secretWith(undefined), new FakeClock()));
+    expect(await reasonOf(noCa(url, 5000, tls))).toBe('ca');
+    expect(await reasonOf(fetchText(url, 5000, tls))).toBe('ca');
+    expect(await reasonOf(wrongCa(url, 5000, tls))).toBe('tls');
+    expect(await reasonOf(right(url, 5000, { ...tls, serverName: 'other.ml.svc' }))).toBe('tls');
+
+    const closed = createPlainServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    expect(await reasonOf(fetchText(`http://127.0.0.1:${closedPort}/metrics`, 5000))).toBe('connect');
+    expect(await reasonOf(right(`https://127.0.0.1:${closedPort}/metrics`, 5000, tls))).toBe('connect');
+
+    const failing = createPlainServer((_req, res) => {
+      res.statusCode = 503;
+      res.end();
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const failingUrl = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/metrics`;
+    expect(await reasonOf(fetchText(failingUrl, 5000))).toBe('http');
+    await new Promise((resolve) => failing.close(resolve));
   });
 });
 

@@ -7,6 +7,8 @@ export interface OperatorMetrics {
   reconciles: Counter<'result'>;
   reconcileDuration: Histogram<'result'>;
   apiRequests: Counter<'verb' | 'resource' | 'code'>;
+  /** Scrapes of pods that failed, by reason (metrics/scrape-failures.ts). */
+  scrapeFailures: Counter<'reason'>;
   /** Phase, canary and rollback series of each ModelDeployment (see model-deployments.ts). */
   modelDeployments: ModelDeploymentMetrics;
 }
@@ -32,6 +34,12 @@ export function createOperatorMetrics(registry = new Registry(), withProcessMetr
       name: 'modelship_operator_api_requests_total',
       help: 'Requests the operator made to the Kubernetes API, by verb, resource and HTTP status code.',
       labelNames: ['verb', 'resource', 'code'],
+      registers: [registry],
+    }),
+    scrapeFailures: new Counter({
+      name: 'modelship_operator_scrape_failures_total',
+      help: 'Scrapes of pods (for canary analysis, drift and accuracy) that failed, by reason: ca, tls, timeout, connect, http, other.',
+      labelNames: ['reason'],
       registers: [registry],
     }),
     modelDeployments: new ModelDeploymentMetrics(registry),
