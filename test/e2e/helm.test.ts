@@ -12,7 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installChart } from '../../cluster/src/chart-operator.js';
-import { helm, helmOk } from '../../cluster/src/helm.js';
+import { ensureHelm, helm, helmOk } from '../../cluster/src/helm.js';
 import { tagImage } from '../../cluster/src/node/images.js';
 import { tabularModel } from '../fixtures/onnx/models.js';
 import {
@@ -91,6 +91,8 @@ function modelDeployment(replicas: number): object {
 }
 
 beforeAll(async () => {
+  // Built on a machine's first run (minutes) when the integration tier has not built it yet.
+  await ensureHelm();
   await installCrds();
   releaseNs = await createNamespace('helm-system');
   modelsNs = await createNamespace('helm-models');

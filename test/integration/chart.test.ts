@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { helm, helmOk } from '../../cluster/src/helm.js';
+import { ensureHelm, helm, helmOk } from '../../cluster/src/helm.js';
 import { leaderElectionRules, watchRules } from '../../operator/src/rbac.js';
 import {
   createNamespace,
@@ -80,6 +80,8 @@ async function render(values: string[], extra: string[] = []): Promise<Doc[]> {
 const ofKind = (docs: Doc[], kind: string) => docs.filter((d) => d.kind === kind);
 
 beforeAll(async () => {
+  // Helm is built from its module on a machine's first run (minutes): here, not in a test's own time limit.
+  await ensureHelm();
   await installCrds();
   await installPrometheusOperatorCrds();
   releaseNs = await createNamespace('chart');
