@@ -76,8 +76,8 @@ export interface ServerDeps {
   payloadHttp?: Partial<Pick<HttpSinkOptions, 'timeoutMs' | 'backoffMs' | 'maxBackoffMs'>>;
   /** How the TLS directory is watched (tests shorten the re-read). */
   tlsWatch?: TlsDeps['watch'];
-  /** Authentication's timing: the key directory's re-read period, the JWKS refetch cooldown (tests shorten them). */
-  auth?: Pick<AuthDeps, 'keyReloadMs' | 'jwksCooldownMs'>;
+  /** Authentication's timing: key directory re-reads, JWKS refetch cooldown and age, token re-verification (tests shorten them). */
+  auth?: Pick<AuthDeps, 'keyReloadMs' | 'jwksCooldownMs' | 'jwksMaxAgeMs' | 'tokenReverifyMs'>;
 }
 
 /** Starts the server. Tests inject a winston logger and read its lines, and may drive a fake clock. */

@@ -171,6 +171,37 @@ describe('OIDC JWTs', () => {
   });
 });
 
+describe('a key removed from the JWKS', () => {
+  let issuer: TestIssuer;
+  let s: TestServer;
+
+  beforeAll(async () => {
+    issuer = await startIssuer();
+    s = await startTestServer(
+      irisModel(),
+      { modelName: 'iris', authOidcIssuer: issuer.issuer, authOidcAudiences: [TEST_AUDIENCE] },
+      // Both caches at 0 (defaults: a token re-verified after 5 minutes, a JWKS used for 10): every request checks
+      // its token against the JWKS as the issuer publishes it now.
+      { deps: { auth: { jwksCooldownMs: 0, jwksMaxAgeMs: 0, tokenReverifyMs: 0 } } },
+    );
+  });
+  afterAll(async () => {
+    await s?.stop();
+    await issuer?.stop();
+  });
+
+  it('stops being honoured for tokens accepted before it was removed', async () => {
+    const before = await issuer.sign({ subject: 'long-lived', expiresIn: 3600 });
+    expect((await infer(s, bearer(before))).status).toBe(200);
+    await issuer.rotate(false);
+    // Still published (a rotation keeps the old key for a while): still accepted.
+    expect((await infer(s, bearer(before))).status).toBe(200);
+    await issuer.rotate(true);
+    expectRefused(await infer(s, bearer(before)));
+    expect((await infer(s, bearer(await issuer.sign({ subject: 'new-key' })))).status).toBe(200);
+  });
+});
+
 describe('API keys from a Secret directory', () => {
   let s: TestServer;
   let secret: string;

@@ -45,6 +45,20 @@ describe('createAuthenticator', () => {
     expect(v.calls).toBe(2);
   });
 
+  it('verifies a long-lived JWT again after reverifyAfterMs, so a removed key stops being honoured', async () => {
+    let now = 1_000_000;
+    const v = verifier({ caller: 'alice', expiresAtMs: now + 3_600_000 });
+    const auth = createAuthenticator({ oidc: v, now: () => now, reverifyAfterMs: 300_000 });
+    const headers = { authorization: `Bearer ${JWT}` };
+    expect(await auth(headers)).toEqual({ caller: 'alice' });
+    now += 299_999;
+    expect(auth(headers)).toEqual({ caller: 'alice' });
+    expect(v.calls).toBe(1);
+    now += 1;
+    expect(await auth(headers)).toEqual({ caller: 'alice' });
+    expect(v.calls).toBe(2);
+  });
+
   it('never caches a refused JWT', async () => {
     const v = verifier({ failure: 'expired' });
     const auth = createAuthenticator({ oidc: v });

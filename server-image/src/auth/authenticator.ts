@@ -21,11 +21,20 @@ export interface AuthenticatorOptions {
   now?: () => number;
   /** Most verified tokens kept. @default 10000 */
   tokenCacheSize?: number;
+  /**
+   * A verified token is verified again after this long even if it has not expired, so a key removed from the JWKS
+   * stops being honoured (with the JWKS's own cache age, oidc.ts) instead of living on until the token's `exp`.
+   * @default 300000 (5 minutes)
+   */
+  reverifyAfterMs?: number;
 }
+
+export const DEFAULT_REVERIFY_AFTER_MS = 5 * 60_000;
 
 export function createAuthenticator(opts: AuthenticatorOptions): Authenticate {
   const now = opts.now ?? Date.now;
   const cache = new TokenCache(opts.tokenCacheSize ?? 10_000);
+  const reverifyAfterMs = opts.reverifyAfterMs ?? DEFAULT_REVERIFY_AFTER_MS;
   const verifying = new Map<string, Promise<AuthOutcome>>();
   const byKey = (key: string): AuthOutcome => {
     const name = opts.keys?.().lookup(key);
@@ -52,7 +61,8 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticate {
           pending = oidc.verify(token).then((r): AuthOutcome => {
             verifying.delete(token);
             if ('failure' in r) return r;
-            cache.set(token, r.caller, r.expiresAtMs, now());
+            const at = now();
+            cache.set(token, r.caller, Math.min(r.expiresAtMs, at + reverifyAfterMs), at);
             return { caller: r.caller };
           });
           verifying.set(token, pending);

@@ -33,6 +33,8 @@ export interface OidcOptions {
   now?: () => number;
   /** Least time between two JWKS fetches for unknown `kid`s (jose's cooldown). @default 30000 */
   jwksCooldownMs?: number;
+  /** How long a fetched JWKS is used before it is fetched again, so removed keys are noticed. @default 600000 */
+  jwksMaxAgeMs?: number;
   /** Discovery and JWKS request timeout. @default 5000 */
   fetchTimeoutMs?: number;
 }
@@ -40,6 +42,7 @@ export interface OidcOptions {
 export type VerifyOutcome = { caller: string; expiresAtMs: number } | { failure: AuthFailureReason };
 
 const DISCOVERY_RETRY_MS = 5_000;
+export const DEFAULT_JWKS_MAX_AGE_MS = 10 * 60_000;
 const WARN_EVERY_MS = 30_000;
 /** jose errors about the token's key, not the issuer's availability. */
 const KEY_ERRORS: ReadonlySet<string> = new Set([
@@ -67,6 +70,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
   const remote = (uri: string): JWTVerifyGetKey =>
     createRemoteJWKSet(new URL(uri), {
       cooldownDuration: opts.jwksCooldownMs ?? 30_000,
+      cacheMaxAge: opts.jwksMaxAgeMs ?? DEFAULT_JWKS_MAX_AGE_MS,
       timeoutDuration: timeoutMs,
     });
 

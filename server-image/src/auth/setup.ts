@@ -24,6 +24,10 @@ export interface AuthDeps {
   keyReloadMs?: number;
   /** Least time between JWKS fetches for unknown `kid`s (jose's default, 30 s). */
   jwksCooldownMs?: number;
+  /** How long a JWKS is used before it is fetched again (oidc.ts's default, 10 minutes). */
+  jwksMaxAgeMs?: number;
+  /** How long a verified JWT is answered from the cache before it is verified again (authenticator.ts's default). */
+  tokenReverifyMs?: number;
 }
 
 export interface InferenceAuth {
@@ -51,9 +55,14 @@ export async function startAuth(settings: AuthSettings, deps: AuthDeps): Promise
         logger: deps.logger,
         clock: deps.clock,
         jwksCooldownMs: deps.jwksCooldownMs,
+        jwksMaxAgeMs: deps.jwksMaxAgeMs,
       })
     : undefined;
-  const authenticate = createAuthenticator({ keys: keys && (() => keys.current()), oidc });
+  const authenticate = createAuthenticator({
+    keys: keys && (() => keys.current()),
+    oidc,
+    reverifyAfterMs: deps.tokenReverifyMs,
+  });
   const metrics = new AuthMetrics(deps.registry, deps.model);
   const counted = (outcome: AuthOutcome): AuthOutcome => {
     metrics.record(outcome);
