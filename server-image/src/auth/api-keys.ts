@@ -18,7 +18,7 @@ const HASHED = /^sha256:([0-9a-f]{64})$/;
 /** What a key file's name may be: it becomes a log field and a metric label value. */
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,252}$/;
 
-/** One-shot crypto.hash: a little cheaper than createHash().update().digest(), and this runs on every request. */
+/** One-shot crypto.hash: a little cheaper than createHash().update().digest(); it runs once per key and connection. */
 export function sha256(text: string): Buffer {
   return hash('sha256', text, 'buffer');
 }

@@ -28,6 +28,38 @@ describe('createAuthenticator', () => {
     expect(auth({ authorization: 'Basic x' })).toEqual({ failure: 'malformed' });
   });
 
+  it('remembers the key a connection was accepted with, until the key set changes (a revoked key is refused)', () => {
+    /** The real key set, counting its (sha256) lookups. */
+    class CountingKeys extends ApiKeySet {
+      lookups = 0;
+      override lookup(presented: string) {
+        this.lookups++;
+        return super.lookup(presented);
+      }
+    }
+    let current = new CountingKeys([parseKeyFile('ci', 'key-1') as ApiKey]);
+    const auth = createAuthenticator({ keys: () => current });
+    const connection = {};
+    const other = {};
+    expect(auth({ 'x-api-key': 'key-1' }, connection)).toEqual({ caller: 'ci' });
+    expect(auth({ authorization: 'Bearer key-1' }, connection)).toEqual({ caller: 'ci' });
+    expect(current.lookups).toBe(1);
+    // Another key on the same connection is looked up (and refused); the remembered one still answers.
+    expect(auth({ 'x-api-key': 'key-2' }, connection)).toEqual({ failure: 'invalid' });
+    expect(auth({ 'x-api-key': 'key-10' }, connection)).toEqual({ failure: 'invalid' });
+    expect(auth({ 'x-api-key': 'key-1' }, connection)).toEqual({ caller: 'ci' });
+    expect(current.lookups).toBe(3);
+    // Another connection pays its own lookup.
+    expect(auth({ 'x-api-key': 'key-1' }, other)).toEqual({ caller: 'ci' });
+    expect(current.lookups).toBe(4);
+    // The Secret changed: key-1 revoked, key-2 added. The connection's remembered key no longer counts.
+    current = new CountingKeys([parseKeyFile('ci-2', 'key-2') as ApiKey]);
+    expect(auth({ 'x-api-key': 'key-1' }, connection)).toEqual({ failure: 'invalid' });
+    expect(auth({ 'x-api-key': 'key-2' }, connection)).toEqual({ caller: 'ci-2' });
+    expect(auth({ 'x-api-key': 'key-2' }, connection)).toEqual({ caller: 'ci-2' });
+    expect(current.lookups).toBe(2);
+  });
+
   it('verifies a JWT once, then answers it from the cache until it expires', async () => {
     let now = 1_000_000;
     const v = verifier({ caller: 'alice', expiresAtMs: now + 60_000 });
@@ -56,6 +88,18 @@ describe('createAuthenticator', () => {
     expect(v.calls).toBe(1);
     now += 1;
     expect(await auth(headers)).toEqual({ caller: 'alice' });
+    expect(v.calls).toBe(2);
+  });
+
+  it('answers a verified JWT from the cache in every header form it may come in; another token is verified', async () => {
+    const now = 1_000_000;
+    const v = verifier({ caller: 'alice', expiresAtMs: now + 60_000 });
+    const auth = createAuthenticator({ oidc: v, now: () => now });
+    expect(await auth({ authorization: `Bearer ${JWT}` })).toEqual({ caller: 'alice' });
+    for (const authorization of [`Bearer ${JWT}`, `bearer ${JWT}`, `  Bearer  ${JWT} `])
+      expect(auth({ authorization })).toEqual({ caller: 'alice' });
+    expect(auth({ 'x-api-key': JWT })).toEqual({ caller: 'alice' });
+    expect(auth({ authorization: `Bearer ${JWT}x` })).toBeInstanceOf(Promise);
     expect(v.calls).toBe(2);
   });
 

@@ -74,7 +74,7 @@ export async function startAuth(settings: AuthSettings, deps: AuthDeps): Promise
   });
   return {
     authenticate(req) {
-      const outcome = authenticate(req.headers);
+      const outcome = authenticate(req.headers, req.socket);
       return outcome instanceof Promise ? outcome.then(counted) : counted(outcome);
     },
     close: () => keys?.close(),
