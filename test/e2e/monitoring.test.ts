@@ -25,7 +25,7 @@ import {
   kc,
   loadGenerator,
   modelsDir,
-  policyEngineAdmits,
+  podsReachEachOther,
   post,
   writeModel,
 } from './support.js';
@@ -231,7 +231,12 @@ describe('ground truth and payload logs', () => {
     // The truth agrees with 14 of the 20 predictions.
     const truth = predicted.map((p, i) => (i < 14 ? p : (p + 1) % 3));
     // The replicas call each other (below): once the policy engine admits them as peers.
-    await policyEngineAdmits(servers.map((p) => p.status!.podIP!));
+    await podsReachEachOther(
+      m.ns,
+      servers.map((p) => ({ name: p.metadata!.name!, ip: p.status!.podIP! })),
+      `iris-pods.${m.ns}.svc.cluster.local`,
+      8080,
+    );
     // Through the Service: each item reaches one replica, which asks the other for what it did not keep.
     const fed = await post(`${base}/feedback`, {
       feedback: truth.map((label, i) => ({ id: `truth-${i}`, label })),

@@ -4,14 +4,13 @@
  * load generator that counts every failed request.
  */
 import { afterEach } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import yaml from 'js-yaml';
-import { eventually, kubeConfig, kubectlOk } from '../support/cluster.js';
+import { serverContainerName } from '../../operator/src/desired/pod.js';
+import { eventually, kubeConfig, kubectl, kubectlOk } from '../support/cluster.js';
 
 export const kc = kubeConfig();
 export const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -312,26 +311,63 @@ export async function waitForPhase(
   );
 }
 
+/** Connects to argv[1]:argv[2] (the server image's node): exit 0 once connected, 1 otherwise. */
+const connectScript =
+  "const s=require('net').connect(Number(process.argv[2]),process.argv[1]);s.setTimeout(2000);" +
+  "s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(1));";
+/** Resolves argv[1] (all addresses): exit 0 when they are exactly argv[2] (comma-separated, any order). */
+const resolveScript =
+  "require('dns').lookup(process.argv[1],{all:true},(e,a)=>process.exit(!e&&" +
+  "a.map(x=>x.address).sort().join()===process.argv[2].split(',').sort().join()?0:1));";
+
+/** Runs `node -e script args...` in a serving pod's server container, as the pod itself; its exit code. */
+async function inServer(ns: string, pod: string, script: string, ...args: string[]): Promise<number> {
+  const r = await kubectl([
+    'exec',
+    '-n',
+    ns,
+    pod,
+    '-c',
+    serverContainerName,
+    '--',
+    'node',
+    '-e',
+    script,
+    ...args,
+  ]);
+  return r.code;
+}
+
 /**
- * Resolves once the node's NetworkPolicy engine (kube-router's firewall) has every one of `podIps` in one of its
- * source sets, i.e. admits those pods as callers where a policy lists them. A pod turns Ready before the engine's next
- * sync has seen it, as a Service's endpoint does before kube-proxy's: a pod calling another at once (a replica
- * forwarding feedback to its peers) may be refused for that moment.
+ * Resolves once every one of the serving `pods` finds all of them under the name `peers` (their headless Service)
+ * and opens a TCP connection to every other's `port`, from inside the pod. A pod turns Ready before the node's
+ * NetworkPolicy engine (kube-router's firewall) has synced it, as a Service's endpoint does before kube-proxy's: a
+ * pod calling another at once (a replica forwarding feedback to its peers) may be refused for that moment. Tried as
+ * the pods themselves would, so it says nothing about which rule admits them.
  */
-export async function policyEngineAdmits(podIps: string[], timeoutMs = 90_000): Promise<void> {
-  const run = promisify(execFile);
-  await eventually(
-    async () => {
-      const { stdout } = await run('ipset', ['save']);
-      const members = new Set(
-        stdout
-          .split('\n')
-          .filter((l) => l.startsWith('add KUBE-SRC-'))
-          .map((l) => l.split(' ')[2]),
-      );
-      return podIps.every((ip) => members.has(ip));
-    },
-    timeoutMs,
-    500,
-  );
+export async function podsReachEachOther(
+  ns: string,
+  pods: { name: string; ip: string }[],
+  peers: string,
+  port: number,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const ips = pods.map((p) => p.ip).join(',');
+  for (const from of pods) {
+    await eventually(
+      async () => (await inServer(ns, from.name, resolveScript, peers, ips)) === 0,
+      timeoutMs,
+      500,
+    ).catch((err: Error) => {
+      throw new Error(`pod ${from.name} does not find ${ips} under ${peers}: ${err.message}`);
+    });
+    for (const to of pods.filter((p) => p !== from))
+      await eventually(
+        async () => (await inServer(ns, from.name, connectScript, to.ip, String(port))) === 0,
+        timeoutMs,
+        500,
+      ).catch((err: Error) => {
+        throw new Error(`pod ${from.name} cannot reach ${to.name} (${to.ip}:${port}): ${err.message}`);
+      });
+  }
 }
