@@ -1,7 +1,9 @@
 /**
  * API keys (pure): each key is kept as the sha256 of its bytes, never as the key itself, and a presented key is
  * hashed and compared with every known hash in constant time (crypto.timingSafeEqual, no early exit), so neither
- * the comparison's timing nor a memory dump gives a key away. Several keys may be valid at once (rotation).
+ * the comparison's timing nor the key set gives a key away. (A key in use is in memory like any request header:
+ * authenticator.ts also holds the one accepted on an open connection, for that connection.) Several keys may be
+ * valid at once (rotation).
  *
  * A key file's content is the key itself, or `sha256:<64 lowercase hex>` of it (a Secret that never holds the
  * key), trimmed; its file name is the key's name: the caller's identity in logs and metrics.
